@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh Debian/Ubuntu machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOME_DIR ?= svidok-data
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres bench lint system-deps clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtualenv; install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh
+
+run: $(STAMP) system-deps
+	$(BIN)/svidok --home $(HOME_DIR) init
+	$(BIN)/svidok --home $(HOME_DIR) demo
+	@echo "open http://127.0.0.1:8000 and log in with the login above"
+	$(BIN)/svidok --home $(HOME_DIR) serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	@scripts/system-deps.sh --with-postgres
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	scripts/with-postgres.sh $(BIN)/pytest -q -m "not sqlite_only" $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/svidok/core
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Evidence: collections, items, their acquisitions and derived files.
+
+Rows here describe bytes held in the blob store; every row that matters for
+integrity was announced by a custody event when it was created, so
+``svidok verify`` can tell an edited row from an original one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class Collection(models.Model):
+    """A compartment: items belong to one collection, and access is granted per collection."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    """One evidence item: one original blob in one collection."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="items")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255)
+    original_name = models.TextField()
+    metadata = models.JSONField(default=dict)
+    extraction_errors = models.JSONField(default=list)
+    flagged = models.BooleanField(default=False, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "sha256"], name="item_unique_bytes"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]})"
+
+
+class Acquisition(models.Model):
+    """How, when, from where and by whom an item was obtained; an item may have many."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="acquisitions")
+    fingerprint = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    collected_by = models.CharField(max_length=300, blank=True)
+    source_url = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    original_path = models.TextField()
+    actor = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "fingerprint"], name="acquisition_once"),
+        ]
+        ordering = ["recorded_at"]
+
+
+class DerivedFile(models.Model):
+    """A file made from an item (thumbnail, keyframe, contact sheet); its own blob."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="derived")
+    kind = models.CharField(max_length=40)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255)
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["kind", "id"]

@@ -1,0 +1,344 @@
+"""Ingest: turning files into evidence items with a custody trail.
+
+The pipeline, per batch of files:
+
+1. Store each file's bytes in the write-once blob store (streamed, fsynced,
+   atomically renamed). A file that cannot be read is reported as an error and
+   the run goes on.
+2. Analyse the stored copy (never the original, which may change after it was
+   hashed) of every file whose bytes the collection does not hold yet: media
+   type, metadata, extraction errors, derived files.
+3. Store the derived files as blobs of their own.
+4. In one transaction, under the custody log's lock: decide again which files
+   are new (another process may have ingested the same bytes meanwhile),
+   create items, acquisitions and derived-file rows, and append their custody
+   events, which signs a new tree head.
+
+A crash before step 4 commits leaves only unreferenced blobs, which ``verify``
+does not count as problems and a re-run reuses; a crash cannot leave half an
+item. Re-running the same ingest records nothing twice: an acquisition with
+the same path and the same collection facts already exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from svidok.apps.custody.models import LogState
+from svidok.apps.custody.services import Action, EventDraft, custody_append
+from svidok.apps.evidence.models import Acquisition, Collection, DerivedFile, Item
+from svidok.apps.evidence.records import (
+    acquisition_fingerprint,
+    acquisition_record,
+    derived_record,
+    item_record,
+    json_safe,
+    metadata_record,
+    path_text,
+)
+from svidok.apps.evidence.store import instance_store
+from svidok.core.errors import InvalidInput
+from svidok.core.media.analyse import Analysis, MediaAnalyser
+from svidok.core.store import PutResult
+
+Status = Literal["new", "duplicate", "error"]
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class AcquisitionFacts:
+    """What the person ingesting says about how the files were obtained."""
+
+    actor: str
+    source_url: str = ""
+    collected_by: str = ""
+    collected_at: datetime | None = None
+    note: str = ""
+
+
+@dataclass
+class IngestResult:
+    """The outcome for one input file."""
+
+    path: str
+    status: Status
+    item: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+    error: str | None = None
+    extraction_errors: list[str] = field(default_factory=list)
+    acquisition_recorded: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "item": self.item,
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "status": self.status,
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.extraction_errors:
+            data["extraction_errors"] = self.extraction_errors
+        if self.status == "duplicate":
+            data["acquisition_recorded"] = self.acquisition_recorded
+        return data
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    new: int = 0
+    duplicate: int = 0
+    error: int = 0
+    flagged: int = 0
+    bytes: int = 0
+    collection: str = ""
+    collection_created: bool = False
+
+    def count(self, result: IngestResult) -> None:
+        self.files += 1
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        if result.status == "new" and result.extraction_errors:
+            self.flagged += 1
+        if result.size:
+            self.bytes += result.size
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Stored:
+    """A file after step 1."""
+
+    source: Path
+    put: PutResult
+    analysis: Analysis | None = None
+    derived: list[tuple[Any, PutResult]] = field(default_factory=list)
+
+
+def iter_input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
+    """Every regular file under the given paths, with an error text for those we cannot walk.
+
+    Symlinked directories are not followed, so a link loop cannot trap the walk.
+    """
+    for root in paths:
+        if root.is_dir() and not root.is_symlink():
+            errors: list[OSError] = []
+            for folder, dirs, files in os.walk(root, onerror=errors.append):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(folder) / name, None
+            for error in errors:
+                yield Path(error.filename or root), f"cannot read folder: {error.strerror}"
+        elif root.is_file():
+            yield root, None
+        elif not root.exists():
+            yield root, "no such file or folder"
+        else:
+            yield root, "not a regular file (device, socket or fifo?)"
+
+
+def collection_get_or_create(*, name: str) -> tuple[Collection, bool]:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a collection needs a name; got an empty one")
+    with transaction.atomic():
+        return Collection.objects.get_or_create(name=name)
+
+
+def evidence_ingest(
+    *,
+    paths: Sequence[Path],
+    collection_name: str,
+    facts: AcquisitionFacts,
+    on_result: Callable[[IngestResult], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> IngestSummary:
+    """Ingest files and folders into a collection; see the module docstring for the steps."""
+    collection, created = collection_get_or_create(name=collection_name)
+    summary = IngestSummary(collection=collection.name, collection_created=created)
+    store = instance_store()
+    store.create()
+    work_root = settings.SVIDOK_PATHS.work
+    work_root.mkdir(parents=True, exist_ok=True)
+
+    def report(result: IngestResult) -> None:
+        summary.count(result)
+        if on_result is not None:
+            on_result(result)
+
+    with MediaAnalyser(workdir=work_root) as analyser:
+        batch: list[Path] = []
+        for path, walk_error in iter_input_files(paths):
+            if walk_error is not None:
+                report(IngestResult(path=path_text(path), status="error", error=walk_error))
+                continue
+            batch.append(path)
+            if len(batch) >= batch_size:
+                _ingest_batch(batch, collection, facts, store, analyser, work_root, report)
+                batch = []
+        if batch:
+            _ingest_batch(batch, collection, facts, store, analyser, work_root, report)
+    return summary
+
+
+def _ingest_batch(
+    batch: list[Path],
+    collection: Collection,
+    facts: AcquisitionFacts,
+    store: Any,
+    analyser: MediaAnalyser,
+    work_root: Path,
+    report: Callable[[IngestResult], None],
+) -> None:
+    # 1. store bytes
+    stored: list[_Stored] = []
+    for path in batch:
+        try:
+            stored.append(_Stored(source=path, put=store.put_path(path)))
+        except OSError as exc:
+            report(IngestResult(path=path_text(path), status="error",
+                                error=f"cannot read file: {exc.strerror or exc}"))
+        except Exception as exc:  # noqa: BLE001 — one unreadable file must not stop the run
+            report(IngestResult(path=path_text(path), status="error", error=str(exc)))
+    if not stored:
+        return
+
+    # 2. analyse what looks new; 3. store derived files
+    held = set(
+        Item.objects.filter(
+            collection=collection, sha256__in={s.put.digest.hex for s in stored}
+        ).values_list("sha256", flat=True)
+    )
+    to_analyse: dict[str, _Stored] = {}
+    for entry in stored:
+        if entry.put.digest.hex not in held:
+            to_analyse.setdefault(entry.put.digest.hex, entry)
+    workdir = Path(tempfile.mkdtemp(dir=work_root, prefix="ingest-"))
+    try:
+        analyser.workdir = workdir
+        entries = list(to_analyse.values())
+        analyses = analyser.analyse_many([store.path_of(e.put.digest) for e in entries])
+        for entry, analysis in zip(entries, analyses, strict=True):
+            entry.analysis = analysis
+            entry.derived = [(d, store.put_path(d.path)) for d in analysis.derived]
+        # 4. record, under the log's lock
+        results = _record_batch(stored, collection, facts)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for result in results:
+        report(result)
+
+
+def _record_batch(
+    stored: list[_Stored], collection: Collection, facts: AcquisitionFacts
+) -> list[IngestResult]:
+    results: list[IngestResult] = []
+    with transaction.atomic():
+        LogState.objects.select_for_update().get(id=1)
+        items = {
+            item.sha256: item
+            for item in Item.objects.filter(
+                collection=collection, sha256__in={s.put.digest.hex for s in stored}
+            )
+        }
+        drafts: list[EventDraft] = []
+        for entry in stored:
+            result = _record_one(entry, collection, facts, items, drafts)
+            results.append(result)
+        custody_append(drafts=drafts, actor=facts.actor)
+    return results
+
+
+def _record_one(
+    entry: _Stored,
+    collection: Collection,
+    facts: AcquisitionFacts,
+    items: dict[str, Item],
+    drafts: list[EventDraft],
+) -> IngestResult:
+    digest = entry.put.digest.hex
+    original_path = path_text(entry.source.absolute())
+    item = items.get(digest)
+    is_new = item is None
+    if item is None:
+        analysis = entry.analysis
+        if analysis is None:
+            # Analysed by nobody: a concurrent ingest held the bytes when we
+            # looked and has since… cannot happen (items are never deleted),
+            # but refuse loudly rather than record an item without analysis.
+            raise RuntimeError(f"bytes {digest} were not analysed before recording")
+        item = Item.objects.create(
+            collection=collection,
+            sha256=digest,
+            size=entry.put.size,
+            media_type=analysis.media_type,
+            original_name=path_text(Path(entry.source.name)),
+            metadata=json_safe(analysis.metadata),
+            extraction_errors=json_safe(list(analysis.errors)),
+            flagged=bool(analysis.errors),
+        )
+        items[digest] = item
+    fingerprint = acquisition_fingerprint(
+        original_path=original_path,
+        collected_at=facts.collected_at,
+        collected_by=facts.collected_by,
+        source_url=facts.source_url,
+        note=facts.note,
+    )
+    result = IngestResult(
+        path=original_path,
+        status="new" if is_new else "duplicate",
+        item=str(item.id),
+        sha256=digest,
+        size=item.size,
+        media_type=item.media_type,
+        extraction_errors=list(item.extraction_errors) if is_new else [],
+    )
+    on_item = {"item_id": item.id, "item_sha256": digest}
+    if not item.acquisitions.filter(fingerprint=fingerprint).exists():
+        acquisition = Acquisition.objects.create(
+            item=item,
+            fingerprint=fingerprint,
+            recorded_at=timezone.now(),
+            collected_at=facts.collected_at,
+            collected_by=facts.collected_by,
+            source_url=facts.source_url,
+            note=facts.note,
+            original_path=original_path,
+            actor=facts.actor,
+        )
+        drafts.append(EventDraft(Action.ACQUIRED, {"acquisition": acquisition_record(acquisition)},
+                                 **on_item))
+        result.acquisition_recorded = True
+    if is_new:
+        drafts.append(EventDraft(Action.STORED, {"item": item_record(item)}, **on_item))
+        drafts.append(EventDraft(Action.METADATA_EXTRACTED, metadata_record(item), **on_item))
+        for spec, put in entry.derived:
+            derived = DerivedFile.objects.create(
+                item=item,
+                kind=spec.kind,
+                sha256=put.digest.hex,
+                size=put.size,
+                media_type=spec.media_type,
+                details=json_safe(spec.details),
+            )
+            drafts.append(EventDraft(Action.DERIVED_CREATED, {"derived": derived_record(derived)},
+                                     **on_item))
+    return result

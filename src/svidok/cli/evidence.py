@@ -1,0 +1,129 @@
+"""Commands on evidence: ingest and verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from svidok.cli.base import actor_option, default_actor, emit_json, is_terminal, json_option, setup_django
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"expected an ISO 8601 date or time such as 2024-07-08T10:45:00+03:00, got {value!r}"
+        ) from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter(
+            f"give a time zone (e.g. +03:00 or Z) so the time is unambiguous; got {value!r}"
+        )
+    return moment.astimezone(UTC)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--collection", required=True, help="Collection to add to (created if missing).")
+@click.option("--source-url", default="", help="Where the material was obtained from.")
+@click.option("--collected-by", default="", help="Who collected it.")
+@click.option("--collected-at", default=None,
+              help="When it was collected, ISO 8601 with time zone.")
+@click.option("--note", default="", help="A note recorded with the acquisition.")
+@actor_option
+@json_option
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str, source_url: str,
+           collected_by: str, collected_at: str | None, note: str, actor: str | None,
+           as_json: bool) -> None:
+    """Preserve files (folders are walked recursively) as evidence items.
+
+    Each file's bytes are stored once, by SHA-256; a file already held in the
+    collection gains one more acquisition record. Metadata and derived files
+    (thumbnails, keyframes, contact sheets) are extracted from the stored copy.
+    Files that cannot be analysed are still preserved and flagged. With --json,
+    one JSON line per file, then a summary line. Exits 1 if any file could not
+    be read at all.
+    """
+    moment = _parse_moment(collected_at)
+    setup_django(ctx)
+    from svidok.apps.evidence.services import AcquisitionFacts, IngestResult, evidence_ingest
+
+    facts = AcquisitionFacts(
+        actor=actor or default_actor(),
+        source_url=source_url,
+        collected_by=collected_by,
+        collected_at=moment,
+        note=note,
+    )
+    show_bar = not as_json and is_terminal()
+    counter = {"n": 0}
+
+    def on_result(result: IngestResult) -> None:
+        counter["n"] += 1
+        if as_json:
+            emit_json(result.to_json())
+        elif result.status == "error":
+            click.echo(f"error: {result.path}: {result.error}", err=True)
+        elif show_bar:
+            click.echo(f"\r{counter['n']} files… {result.status}: {result.path[-60:]}".ljust(90),
+                       nl=False, err=True)
+        else:
+            flag = f" [flagged: {'; '.join(result.extraction_errors)}]" \
+                if result.extraction_errors else ""
+            click.echo(f"{result.status}: {result.path} → {result.item}{flag}")
+
+    summary = evidence_ingest(paths=list(paths), collection_name=collection, facts=facts,
+                              on_result=on_result)
+    if show_bar:
+        click.echo("", err=True)
+    if as_json:
+        emit_json({"summary": summary.to_json()})
+    else:
+        click.echo(
+            f"{summary.files} files: {summary.new} new, {summary.duplicate} duplicate, "
+            f"{summary.error} errors, {summary.flagged} flagged — collection '{summary.collection}'"
+        )
+    if summary.error:
+        ctx.exit(1)
+
+
+@click.command()
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Audit everything from the bytes up; exit 0 only when all is intact.
+
+    Re-hashes every blob, checks item, acquisition and derived-file rows against
+    the custody log, recomputes the Merkle tree and checks every signed tree
+    head. Each problem is named with its kind and the item concerned.
+    """
+    setup_django(ctx)
+    from svidok.apps.evidence.audit import audit_run
+
+    progress = None
+    if not as_json and is_terminal():
+        def progress(stage: str, count: int) -> None:
+            click.echo(f"\rchecking {stage}: {count}".ljust(40), nl=False, err=True)
+
+    report = audit_run(progress=progress)
+    if progress is not None:
+        click.echo("", err=True)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for problem in report.problems:
+            where = f" item {problem.item}:" if problem.item else ""
+            click.echo(f"PROBLEM {problem.kind}:{where} {problem.detail}")
+        verdict = "OK" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
+        click.echo(f"{verdict} — {report.items} items, {report.blobs} blobs, "
+                   f"{report.events} events, {report.heads} signed heads")
+    if not report.ok:
+        ctx.exit(1)
+
+
+COMMANDS = [ingest, verify]

@@ -1,0 +1,159 @@
+"""Django settings, read from ``SVIDOK_*`` environment variables with safe defaults.
+
+- ``SVIDOK_HOME``: the instance folder (default ``./svidok-data``).
+- ``SVIDOK_DATABASE_URL``: ``postgresql://…`` for PostgreSQL; default SQLite in the home.
+- ``SVIDOK_SECRET_KEY``: else kept in ``<home>/secret_key`` (made by ``svidok init``).
+- ``SVIDOK_DEBUG``: ``1`` to enable debug pages. Never on by default.
+- ``SVIDOK_ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
+- ``SVIDOK_TLS``: ``1`` when served over HTTPS (secure cookies, HSTS).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from svidok.instance import InstancePaths, resolve_home
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SVIDOK_HOME = resolve_home()
+SVIDOK_PATHS = InstancePaths(SVIDOK_HOME)
+BASE_DIR = Path(__file__).resolve().parent
+
+DEBUG = _flag("SVIDOK_DEBUG")
+
+if os.environ.get("SVIDOK_SECRET_KEY"):
+    SECRET_KEY = os.environ["SVIDOK_SECRET_KEY"]
+elif SVIDOK_PATHS.secret_key.exists():
+    SECRET_KEY = SVIDOK_PATHS.secret_key.read_text(encoding="ascii").strip()
+else:
+    # Before `svidok init` there is no key file; a throwaway key is safe because
+    # nothing signed with it (sessions) outlives the process.
+    SECRET_KEY = secrets.token_urlsafe(50)
+
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("SVIDOK_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if host.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "svidok.apps.evidence",
+    "svidok.apps.custody",
+    "svidok.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "svidok.web.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "svidok.urls"
+WSGI_APPLICATION = "svidok.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = os.environ.get("SVIDOK_DATABASE_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=60)
+        config.setdefault("OPTIONS", {})
+        return dict(config)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(SVIDOK_PATHS.database),
+        "OPTIONS": {
+            # IMMEDIATE takes the write lock when a transaction starts, so two
+            # writers queue instead of failing half-way with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 60,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+            ),
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "items"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = str(SVIDOK_PATHS.static_root)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if _flag("SVIDOK_TLS"):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SVIDOK_LOG_LEVEL", "WARNING")},
+}
