@@ -69,3 +69,28 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_jpeg(path: Path, seed: int = 0, size: tuple[int, int] = (64, 48)) -> Path:
+    """A small synthetic JPEG whose bytes depend on ``seed``."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
+    image.putpixel((seed % size[0], 0), (255, 255, 255))
+    image.save(path, "JPEG", quality=90)
+    return path
+
+
+@pytest.fixture
+def evidence_folder(tmp_path: Path) -> Path:
+    """A folder of mixed evidence: photos (one nested, one duplicate), odd names, bad files."""
+    folder = tmp_path / "incoming"
+    make_jpeg(folder / "photo 1.jpg", 1)
+    make_jpeg(folder / "nested" / "фото 2 — Харків.jpg", 2)
+    (folder / "copy of photo 1.jpg").write_bytes((folder / "photo 1.jpg").read_bytes())
+    make_jpeg(folder / "line\nbreak.jpg", 3)
+    (folder / "empty.bin").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes(make_jpeg(tmp_path / "t.jpg", 4).read_bytes()[:200])
+    (folder / "noise").write_bytes(bytes(range(256)) * 8)
+    return folder

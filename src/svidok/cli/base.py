@@ -49,7 +49,8 @@ def emit_json(data: Any) -> None:
 def run_guarded(command: click.Group) -> int:
     """Run the CLI; a SvidokError becomes a clear message and exit status 2."""
     try:
-        command.main(standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        returned = command.main(standalone_mode=False)
     except SvidokError as exc:
         click.echo(f"error: {exc.diagnostics()}", err=True)
         return 2
@@ -63,7 +64,7 @@ def run_guarded(command: click.Group) -> int:
         return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def is_terminal() -> bool:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from svidok.cli.base import actor_option, default_actor, emit_json, is_terminal, json_option, setup_django
+from svidok.cli.base import (
+    actor_option,
+    default_actor,
+    emit_json,
+    is_terminal,
+    json_option,
+    setup_django,
+)
 
 
 def _parse_moment(value: str | None) -> datetime | None:

@@ -47,8 +47,8 @@ def proof(ctx: click.Context, item: str, as_json: bool) -> None:
 
 
 @log.command()
-@click.argument("old_size", type=click.IntRange(min=0))
-@click.argument("new_size", type=click.IntRange(min=0), required=False)
+@click.argument("old_size", type=click.IntRange(min=1))
+@click.argument("new_size", type=click.IntRange(min=1), required=False)
 @json_option
 @click.pass_context
 def consistency(ctx: click.Context, old_size: int, new_size: int | None, as_json: bool) -> None:

@@ -190,9 +190,10 @@ def log_consistency(*, old_size: int, new_size: int | None = None) -> dict[str, 
     """A consistency proof between two sizes of the log, with the roots it links."""
     head = latest_head()
     target = head.size if new_size is None else new_size
-    if not 0 <= old_size <= target <= head.size:
+    # RFC 6962 defines no consistency proof from the empty tree (any tree extends it).
+    if not 1 <= old_size <= target <= head.size:
         raise InvalidInput(
-            f"sizes must satisfy 0 <= old <= new <= {head.size} (the latest signed head); "
+            f"sizes must satisfy 1 <= old <= new <= {head.size} (the latest signed head); "
             f"got old={old_size}, new={target}"
         )
     leaves = leaf_hashes(target)

@@ -15,7 +15,8 @@ def instance_signing_key() -> SigningKey:
     path = settings.SVIDOK_PATHS.signing_key
     if not path.exists():
         raise ConfigurationError(
-            f"no custody signing key at {path}: run `svidok init` first", home=str(path.parent.parent)
+            f"no custody signing key at {path}: run `svidok init` first",
+            home=str(path.parent.parent),
         )
     return SigningKey.load(path)
 

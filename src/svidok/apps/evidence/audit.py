@@ -227,8 +227,7 @@ def _check_event_body(
         data = json.loads(body)
         item = data.get("item") or {}
         columns_agree = (
-            data["seq"] == seq
-            and data["action"] == action
+            data["action"] == action
             and data["actor"] == actor
             and data["time"] == time
             and (item.get("id") or None) == (str(item_id) if item_id else None)
@@ -237,6 +236,9 @@ def _check_event_body(
     except (ValueError, KeyError, TypeError, AttributeError):
         report.add("event_altered", f"event #{seq}: body is not a valid event")
         return
+    if data.get("seq") != seq:
+        report.add("event_out_of_order", f"position #{seq} holds event #{data.get('seq')}",
+                   item=str(item_id) if item_id else None)
     if not columns_agree:
         report.add("event_altered", f"event #{seq}: columns disagree with the hashed body",
                    item=str(item_id) if item_id else None)

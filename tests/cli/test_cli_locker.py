@@ -1,0 +1,195 @@
+"""The evidence locker through its command line, in real subprocesses.
+
+These exercise what only separate processes can show: re-running init,
+two ingests at once, and kill -9 in the middle of an ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_jpeg
+
+SVIDOK = [sys.executable, "-c", "from svidok.cli import main; main()"]
+
+
+def svidok(env, *args, check=True, timeout=300):
+    result = subprocess.run([*SVIDOK, *args], env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"svidok {args} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def instance(cli_env):
+    """A freshly initialised instance, as env for subprocesses."""
+    svidok(cli_env, "init")
+    return cli_env
+
+
+class TestInit:
+    def test_creates_database_store_and_private_key(self, cli_env):
+        out = json.loads(svidok(cli_env, "init", "--json").stdout)
+        home = Path(cli_env["SVIDOK_HOME"])
+        key = home / "keys" / "custody-ed25519.pem"
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert (home / "blobs" / "sha256").is_dir()
+        assert out["created_key"] is True and out["key_id"].startswith("ed25519:")
+
+    def test_running_again_changes_nothing(self, cli_env):
+        first = json.loads(svidok(cli_env, "init", "--json").stdout)
+        home = Path(cli_env["SVIDOK_HOME"])
+        key_bytes = (home / "keys" / "custody-ed25519.pem").read_bytes()
+        second = json.loads(svidok(cli_env, "init", "--json").stdout)
+        assert second["key_id"] == first["key_id"] and second["created_key"] is False
+        assert (home / "keys" / "custody-ed25519.pem").read_bytes() == key_bytes
+
+    def test_home_option(self, cli_env, tmp_path):
+        env = dict(cli_env)
+        env.pop("SVIDOK_HOME")
+        svidok(env, "--home", str(tmp_path / "elsewhere"), "init")
+        assert (tmp_path / "elsewhere" / "keys" / "custody-ed25519.pem").exists()
+
+    def test_commands_before_init_say_so(self, cli_env):
+        result = svidok(cli_env, "verify", check=False)
+        assert result.returncode == 2
+        assert "svidok init" in result.stderr
+
+
+class TestIngestCommand:
+    def test_json_lines_and_summary(self, instance, evidence_folder):
+        result = svidok(instance, "ingest", str(evidence_folder), "--collection", "Field",
+                        "--source-url", "https://t.me/example/5", "--collected-by", "Team",
+                        "--collected-at", "2024-07-08T10:45:00+03:00", "--note", "n", "--json")
+        lines = json_lines(result.stdout)
+        *files, last = lines
+        assert len(files) == 7
+        for line in files:
+            assert {"path", "item", "sha256", "size", "media_type", "status"} <= line.keys()
+        assert {line["status"] for line in files} == {"new", "duplicate"}
+        assert last["summary"]["new"] == 6 and last["summary"]["error"] == 0
+
+    def test_unreadable_input_exits_non_zero_after_the_rest(self, instance, tmp_path):
+        good = make_jpeg(tmp_path / "good.jpg", 1)
+        result = svidok(instance, "ingest", str(tmp_path / "missing.jpg"), str(good),
+                        "--collection", "C", "--json", check=False)
+        assert result.returncode == 1
+        statuses = [line.get("status") for line in json_lines(result.stdout)[:-1]]
+        assert statuses == ["error", "new"]
+
+    def test_bad_collected_at_is_refused_clearly(self, instance, tmp_path):
+        good = make_jpeg(tmp_path / "good.jpg", 1)
+        result = svidok(instance, "ingest", str(good), "--collection", "C",
+                        "--collected-at", "yesterday", check=False)
+        assert result.returncode == 2
+        assert "ISO 8601" in result.stderr
+
+
+class TestProofs:
+    def test_proof_bundle_verifies_offline(self, instance, tmp_path):
+        make_jpeg(tmp_path / "in" / "a.jpg", 1)
+        make_jpeg(tmp_path / "in" / "b.jpg", 2)
+        lines = json_lines(svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "C",
+                                  "--json").stdout)
+        item = lines[0]["item"]
+        bundle = svidok(instance, "log", "proof", item, "--json").stdout
+        (tmp_path / "bundle.json").write_text(bundle)
+        key = json.loads(svidok(instance, "log", "key", "--json").stdout)["public_key"]
+        env = {k: v for k, v in instance.items() if k != "SVIDOK_HOME"}
+        checked = svidok(env, "log", "check", str(tmp_path / "bundle.json"),
+                         "--public-key", key, "--json")
+        assert json.loads(checked.stdout)["ok"] is True
+        # the same by SHA-256 prefix
+        assert svidok(instance, "log", "proof", lines[0]["sha256"][:12]).returncode == 0
+
+    def test_tampered_bundle_fails_check(self, instance, tmp_path):
+        make_jpeg(tmp_path / "a.jpg", 1)
+        item = json_lines(svidok(instance, "ingest", str(tmp_path / "a.jpg"), "--collection",
+                                 "C", "--json").stdout)[0]["item"]
+        bundle = json.loads(svidok(instance, "log", "proof", item, "--json").stdout)
+        bundle["events"][0]["event"] = bundle["events"][0]["event"].replace("item.", "item_")
+        (tmp_path / "bundle.json").write_text(json.dumps(bundle))
+        result = svidok(instance, "log", "check", str(tmp_path / "bundle.json"), check=False)
+        assert result.returncode == 2
+
+    def test_consistency(self, instance, tmp_path):
+        make_jpeg(tmp_path / "a.jpg", 1)
+        svidok(instance, "ingest", str(tmp_path / "a.jpg"), "--collection", "C")
+        old = json.loads(svidok(instance, "log", "head", "--json").stdout)["size"]
+        make_jpeg(tmp_path / "b.jpg", 2)
+        svidok(instance, "ingest", str(tmp_path / "b.jpg"), "--collection", "C")
+        result = json.loads(svidok(instance, "log", "consistency", str(old), "--json").stdout)
+        assert result["old_size"] == old and result["new_size"] > old
+        assert result["proof"]
+
+    def test_unknown_item(self, instance):
+        result = svidok(instance, "log", "proof", "0" * 16, check=False)
+        assert result.returncode == 2 and "no item" in result.stderr
+
+
+class TestConcurrencyAndCrashes:
+    def test_two_ingests_at_once_land_in_one_consistent_tree(self, instance, tmp_path):
+        for n in range(24):
+            make_jpeg(tmp_path / "a" / f"{n}.jpg", n)
+            make_jpeg(tmp_path / "b" / f"{n}.jpg", 100 + n)
+        procs = [
+            subprocess.Popen([*SVIDOK, "ingest", str(tmp_path / folder), "--collection", "C",
+                              "--json"], env=instance, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for folder in ("a", "b")
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outputs
+        report = json.loads(svidok(instance, "verify", "--json").stdout)
+        assert report["ok"], report["problems"]
+        assert report["items"] == 48
+
+    def test_kill_9_during_ingest_then_verify_then_reingest(self, instance, tmp_path):
+        folder = tmp_path / "many"
+        for n in range(150):
+            make_jpeg(folder / f"{n:03}.jpg", n, size=(320, 240))
+        proc = subprocess.Popen([*SVIDOK, "ingest", str(folder), "--collection", "C", "--json"],
+                                env=instance, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        # kill once at least one batch has landed, in the middle of the run
+        deadline = time.monotonic() + 120
+        seen = 0
+        while seen < 40 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen += 1
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        report = json.loads(svidok(instance, "verify", "--json").stdout)
+        assert report["ok"], report["problems"]
+        landed = report["items"]
+        assert 0 < landed < 150
+        rerun = json_lines(svidok(instance, "ingest", str(folder), "--collection", "C",
+                                  "--json").stdout)
+        summary = rerun[-1]["summary"]
+        assert summary["new"] == 150 - landed
+        assert summary["duplicate"] == landed
+        report = json.loads(svidok(instance, "verify", "--json").stdout)
+        assert report["ok"], report["problems"]
+        assert report["items"] == 150
+        # and a third run adds nothing
+        third = json_lines(svidok(instance, "ingest", str(folder), "--collection", "C",
+                                  "--json").stdout)[-1]["summary"]
+        assert third["new"] == 0
+        events = json.loads(svidok(instance, "verify", "--json").stdout)["events"]
+        assert events == report["events"]
