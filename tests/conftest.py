@@ -94,3 +94,15 @@ def evidence_folder(tmp_path: Path) -> Path:
     (folder / "truncated.jpg").write_bytes(make_jpeg(tmp_path / "t.jpg", 4).read_bytes()[:200])
     (folder / "noise").write_bytes(bytes(range(256)) * 8)
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the session's settings at a throwaway home, never at a real instance."""
+    from django.conf import settings
+
+    from svidok.instance import InstancePaths
+
+    home = Path(tempfile.mkdtemp(prefix="svidok-test-session-"))
+    settings.SVIDOK_HOME = home
+    settings.SVIDOK_PATHS = InstancePaths(home)
+    settings.STATIC_ROOT = str(home / "static")

@@ -37,6 +37,8 @@ def instance_init() -> InitResult:
     else:
         key = SigningKey.load(paths.signing_key)
     call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
+    # Static assets are copied into the instance so the server needs nothing else.
+    call_command("collectstatic", interactive=False, verbosity=0, stdout=io.StringIO())
     database = settings.DATABASES["default"]
     return InitResult(
         home=str(paths.home),
