@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,7 +60,13 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str, source_
     """
     moment = _parse_moment(collected_at)
     setup_django(ctx)
-    from svidok.apps.evidence.services import AcquisitionFacts, IngestResult, evidence_ingest
+    from svidok.apps.evidence.services import (
+        AcquisitionFacts,
+        IngestResult,
+        IngestSummary,
+        evidence_ingest,
+        iter_input_files,
+    )
 
     facts = AcquisitionFacts(
         actor=actor or default_actor(),
@@ -68,26 +76,32 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str, source_
         note=note,
     )
     show_bar = not as_json and is_terminal()
-    counter = {"n": 0}
 
-    def on_result(result: IngestResult) -> None:
-        counter["n"] += 1
+    def echo_result(result: IngestResult) -> None:
         if as_json:
             emit_json(result.to_json())
         elif result.status == "error":
             click.echo(f"error: {result.path}: {result.error}", err=True)
-        elif show_bar:
-            click.echo(f"\r{counter['n']} files… {result.status}: {result.path[-60:]}".ljust(90),
-                       nl=False, err=True)
-        else:
-            flag = f" [flagged: {'; '.join(result.extraction_errors)}]" \
-                if result.extraction_errors else ""
+        elif not show_bar:
+            flag = (f" [flagged: {'; '.join(result.extraction_errors)}]"
+                    if result.extraction_errors else "")
             click.echo(f"{result.status}: {result.path} → {result.item}{flag}")
 
-    summary = evidence_ingest(paths=list(paths), collection_name=collection, facts=facts,
-                              on_result=on_result)
+    def run(on_result: Callable[[IngestResult], None]) -> IngestSummary:
+        return evidence_ingest(paths=list(paths), collection_name=collection, facts=facts,
+                               on_result=on_result)
+
     if show_bar:
-        click.echo("", err=True)
+        total = sum(1 for _ in iter_input_files(list(paths)))
+        with click.progressbar(length=total, label="ingesting", file=sys.stderr,
+                               show_pos=True, show_eta=True) as bar:
+            def advance(result: IngestResult) -> None:
+                echo_result(result)
+                bar.update(1)
+
+            summary = run(advance)
+    else:
+        summary = run(echo_result)
     if as_json:
         emit_json({"summary": summary.to_json()})
     else:

@@ -35,3 +35,11 @@ def item_resolve(*, reference: str) -> Item:
         ids = ", ".join(str(m.id) for m in matches)
         raise InvalidInput(f"{prefix} matches several items ({ids}); give an item id")
     return matches[0]
+
+
+def item_list(*, collection: str | None = None, limit: int = 100) -> list[Item]:
+    """The most recently ingested items, optionally of one collection."""
+    items = Item.objects.select_related("collection").order_by("-created_at")
+    if collection is not None:
+        items = items.filter(collection__name=collection)
+    return list(items[:limit])

@@ -22,6 +22,8 @@ the same path and the same collection facts already exists.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -36,7 +38,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from svidok.apps.custody.models import LogState
-from svidok.apps.custody.services import Action, EventDraft, custody_append
+from svidok.apps.custody.services import (
+    Action,
+    EventDraft,
+    custody_append,
+    log_item_proof,
+    record_item_event,
+)
 from svidok.apps.evidence.models import Acquisition, Collection, DerivedFile, Item
 from svidok.apps.evidence.records import (
     acquisition_fingerprint,
@@ -48,7 +56,8 @@ from svidok.apps.evidence.records import (
     path_text,
 )
 from svidok.apps.evidence.store import instance_store
-from svidok.core.errors import InvalidInput
+from svidok.core.digest import CHUNK_SIZE, Digest
+from svidok.core.errors import InvalidInput, StoreError
 from svidok.core.media.analyse import Analysis, MediaAnalyser
 from svidok.core.store import PutResult
 
@@ -342,3 +351,52 @@ def _record_one(
             drafts.append(EventDraft(Action.DERIVED_CREATED, {"derived": derived_record(derived)},
                                      **on_item))
     return result
+
+
+def item_annotate(*, item: Item, text: str, actor: str) -> None:
+    """Record an annotation on an item; it lives in the custody log, append-only."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("an annotation needs text; got an empty one")
+    record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.ANNOTATED,
+                      actor=actor, details={"text": json_safe(text)})
+
+
+def _safe_file_name(name: str, fallback: str) -> str:
+    """The original name if it is a harmless single path component, else ``fallback``."""
+    if name in {"", ".", ".."} or "/" in name or "\x00" in name or len(name.encode()) > 200:
+        return fallback
+    return name
+
+
+def item_export(*, item: Item, destination: Path, actor: str) -> Path:
+    """Copy an item's original out, with its metadata and a proof bundle of its custody.
+
+    The bytes are re-hashed while copied, so a damaged blob is never exported. The
+    export is recorded in the log before the proof is made, so the proof covers it.
+    """
+    store = instance_store()
+    folder = destination / item.sha256
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / _safe_file_name(item.original_name, item.sha256)
+    partial = folder / f".{item.sha256}.partial"
+    hasher = hashlib.sha256()
+    with store.open(Digest(item.sha256)) as source, open(partial, "wb") as out:
+        while chunk := source.read(CHUNK_SIZE):
+            hasher.update(chunk)
+            out.write(chunk)
+    if hasher.hexdigest() != item.sha256:
+        partial.unlink()
+        raise StoreError(
+            f"blob of item {item.id} is damaged: expected sha256:{item.sha256}, "
+            f"read sha256:{hasher.hexdigest()}; nothing exported — run `svidok verify`"
+        )
+    partial.replace(target)
+    record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.EXPORTED,
+                      actor=actor, details={"destination": path_text(target)})
+    (folder / "metadata.json").write_text(
+        json.dumps(item.metadata, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    (folder / "custody-proof.json").write_text(
+        json.dumps(log_item_proof(item_id=item.id), ensure_ascii=False, indent=2),
+        encoding="utf-8")
+    return target
