@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOME_DIR ?= svidok-data
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres bench lint system-deps clean
+.PHONY: run test test-sqlite test-postgres bench lint docs system-deps clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtualenv; install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
@@ -42,6 +42,9 @@ bench: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/svidok/core
+
+docs: $(STAMP)
+	$(BIN)/python -m svidok.cli.reference > docs/cli.md
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
