@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 import zlib
@@ -34,6 +36,10 @@ HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is n
 needs_exiftool = pytest.mark.skipif(not HAS_EXIFTOOL, reason="exiftool is not installed")
 needs_ffmpeg = pytest.mark.skipif(not HAS_FFMPEG, reason="ffmpeg/ffprobe are not installed")
 needs_zip = pytest.mark.skipif(shutil.which("zip") is None, reason="the zip tool is not installed")
+needs_setpriv = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("setpriv") is None,
+    reason="util-linux setpriv (Linux) is not installed",
+)
 
 EXIFTOOL_MISSING = "exiftool not found: install libimage-exiftool-perl"
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -737,6 +743,110 @@ def test_exiftool_process_stops_on_exit(workdir: Path) -> None:
         process = instance._exiftool._process
         assert process is not None and process.poll() is None
     assert process.poll() is not None
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``: a scan of /proc/*/status, no psutil needed."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:  # it ended while we looked
+            continue
+        for line in status.splitlines():
+            if line.startswith("PPid:"):
+                if int(line.split()[1]) == pid:
+                    found.append(int(entry.name))
+                break
+    return found
+
+
+def _start_time(pid: int) -> str | None:
+    """When ``pid`` started (field 22 of /proc/<pid>/stat), or None if it is gone or a zombie."""
+    try:
+        stat_text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat_text.rsplit(")", 1)[1].split()  # fields[0] is field 3, the state
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _is_running(pid: int, started: str | None) -> bool:
+    """Whether the very process that was ``pid`` (not a reuse of its number) still runs."""
+    return started is not None and _start_time(pid) == started
+
+
+@needs_exiftool
+@needs_setpriv
+def test_exiftool_dies_with_a_killed_ingest(workdir: Path, tmp_path: Path) -> None:
+    # exiftool -stay_open does not exit when its stdin closes, and SIGKILL runs
+    # no finalizer: without PR_SET_PDEATHSIG it would run on forever.
+    photo = make_jpeg(tmp_path / "photo.jpg")
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from svidok.core.media.analyse import MediaAnalyser\n"
+        "with MediaAnalyser(workdir=Path(sys.argv[1])) as analyser:\n"
+        "    print(repr(analyser.analyse(Path(sys.argv[2])).errors), flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    ingest = subprocess.Popen(
+        [sys.executable, "-c", code, str(workdir), str(photo)], stdout=subprocess.PIPE
+    )
+    exiftools: list[tuple[int, str | None]] = []
+    try:
+        assert ingest.stdout is not None
+        assert ingest.stdout.readline() == b"[]\n"  # analysed, exiftool included
+        for pid in _children(ingest.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"exiftool" in command:
+                exiftools.append((pid, _start_time(pid)))
+        assert len(exiftools) == 1 and _is_running(*exiftools[0])
+        ingest.kill()
+        ingest.wait()
+        deadline = time.monotonic() + 5
+        while _is_running(*exiftools[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _is_running(*exiftools[0])
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+            ingest.wait()
+        if ingest.stdout is not None:
+            ingest.stdout.close()
+        for pid, started in exiftools:  # do not leave a stray exiftool behind a failure
+            if _is_running(pid, started):
+                os.kill(pid, signal.SIGKILL)
+
+
+@needs_exiftool
+def test_exiftool_outlives_the_thread_that_entered_the_analyser(
+    workdir: Path, tmp_path: Path
+) -> None:
+    # PR_SET_PDEATHSIG fires when the *thread* that started exiftool ends, so
+    # exiftool must not be started by whichever thread happens to enter.
+    photo = make_jpeg(tmp_path / "photo.jpg")
+    instance = MediaAnalyser(workdir=workdir)
+    entering = threading.Thread(target=instance.__enter__)
+    entering.start()
+    entering.join()
+    try:
+        process = instance._exiftool.client._process
+        assert process is not None
+        time.sleep(0.5)  # the OS thread may end a moment after join() returns
+        assert process.poll() is None
+        result = instance.analyse(photo)
+        assert result.errors == []
+        assert instance._exiftool.client._process is process  # not restarted
+        assert process.poll() is None
+    finally:
+        instance.close()
+    assert process.returncode == 0  # stopped politely, not killed
 
 
 # --------------------------------------------------------------------------- helpers

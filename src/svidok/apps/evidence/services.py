@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,7 +60,8 @@ from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import CHUNK_SIZE, Digest
 from svidok.core.errors import InvalidInput, StoreError
 from svidok.core.media.analyse import Analysis, MediaAnalyser
-from svidok.core.store import PutResult
+from svidok.core.media.analyse import DerivedFile as DerivedSpec
+from svidok.core.store import BlobStore, PutResult
 
 Status = Literal["new", "duplicate", "error"]
 BATCH_SIZE = 32
@@ -138,7 +140,7 @@ class _Stored:
     source: Path
     put: PutResult
     analysis: Analysis | None = None
-    derived: list[tuple[Any, PutResult]] = field(default_factory=list)
+    derived: list[tuple[DerivedSpec, PutResult]] = field(default_factory=list)
 
 
 def iter_input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
@@ -211,7 +213,7 @@ def _ingest_batch(
     batch: list[Path],
     collection: Collection,
     facts: AcquisitionFacts,
-    store: Any,
+    store: BlobStore,
     analyser: MediaAnalyser,
     work_root: Path,
     report: Callable[[IngestResult], None],
@@ -241,9 +243,11 @@ def _ingest_batch(
             to_analyse.setdefault(entry.put.digest.hex, entry)
     workdir = Path(tempfile.mkdtemp(dir=work_root, prefix="ingest-"))
     try:
-        analyser.workdir = workdir
+        analyser.workdir = workdir  # derived files of this batch go here, removed below
         entries = list(to_analyse.values())
-        analyses = analyser.analyse_many([store.path_of(e.put.digest) for e in entries])
+        with ExitStack() as stack:
+            local = [stack.enter_context(store.local_path(e.put.digest)) for e in entries]
+            analyses = analyser.analyse_many(local)
         for entry, analysis in zip(entries, analyses, strict=True):
             entry.analysis = analysis
             entry.derived = [(d, store.put_path(d.path)) for d in analysis.derived]
