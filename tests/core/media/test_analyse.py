@@ -28,8 +28,9 @@ from PIL.ExifTags import GPS, IFD, Base
 
 from svidok.core.canonical import canonical_json
 from svidok.core.errors import ConfigurationError, ExtractionError
-from svidok.core.media import analyse
+from svidok.core.media import analyse, exiftool
 from svidok.core.media.analyse import Analysis, MediaAnalyser, json_safe
+from svidok.core.media.metadata import exif_datetime_iso
 
 HAS_EXIFTOOL = shutil.which("exiftool") is not None
 HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
@@ -613,14 +614,14 @@ def test_file_name_that_is_not_utf8(analyser: MediaAnalyser, tmp_path: Path) -> 
 def test_same_path_twice_in_a_batch(
     analyser: MediaAnalyser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_query = analyse._ExifTool.query
+    real_query = exiftool.ExifToolClient.query
     calls: list[int] = []
 
-    def counting(self: analyse._ExifTool, arguments: Any, timeout: float) -> Any:
+    def counting(self: exiftool.ExifToolClient, arguments: Any, timeout: float) -> Any:
         calls.append(len(arguments))
         return real_query(self, arguments, timeout)
 
-    monkeypatch.setattr(analyse._ExifTool, "query", counting)
+    monkeypatch.setattr(exiftool.ExifToolClient, "query", counting)
     path = make_jpeg(tmp_path / "photo.jpg")
     first, second = analyser.analyse_many([path, path])
     assert calls == [2]  # both answered by the one batch call
@@ -647,17 +648,17 @@ def test_same_bytes_same_metadata(analyser: MediaAnalyser, tmp_path: Path) -> No
 def test_batch_failure_falls_back_to_one_call_per_file(
     analyser: MediaAnalyser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_query = analyse._ExifTool.query
+    real_query = exiftool.ExifToolClient.query
     calls: list[int] = []
 
-    def flaky(self: analyse._ExifTool, arguments: Any, timeout: float) -> Any:
+    def flaky(self: exiftool.ExifToolClient, arguments: Any, timeout: float) -> Any:
         files = [a for a in arguments]
         calls.append(len(files))
         if len(files) > 1:
             raise ExtractionError("simulated crash on a hostile file")
         return real_query(self, arguments, timeout)
 
-    monkeypatch.setattr(analyse._ExifTool, "query", flaky)
+    monkeypatch.setattr(exiftool.ExifToolClient, "query", flaky)
     paths = [make_jpeg(tmp_path / f"{n}.jpg") for n in range(3)]
     results = analyser.analyse_many(paths)
     assert calls == [3, 1, 1, 1]
@@ -670,7 +671,7 @@ def test_exiftool_killed_between_batches_is_restarted(
 ) -> None:
     path = make_jpeg(tmp_path / "photo.jpg")
     assert analyser.analyse(path).errors == []
-    process = analyser._exiftool._process
+    process = analyser._exiftool.client._process
     assert process is not None
     process.kill()
     process.wait()
@@ -703,8 +704,8 @@ def test_hung_exiftool_times_out(
     photo = make_jpeg(tmp_path / "photo.jpg")
     sleep = shutil.which("sleep")
     monkeypatch.setenv("PATH", str(fake_exiftool(tmp_path / "bin", f"exec {sleep} 60")))
-    monkeypatch.setattr(analyse, "EXIFTOOL_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(analyse, "EXIFTOOL_TIMEOUT_PER_FILE_S", 0.0)
+    monkeypatch.setattr(exiftool, "EXIFTOOL_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(exiftool, "EXIFTOOL_TIMEOUT_PER_FILE_S", 0.0)
     started = time.monotonic()
     with MediaAnalyser(workdir=workdir) as instance:
         result = instance.analyse(photo)
@@ -740,7 +741,7 @@ def test_rejects_bad_options(workdir: Path, options: dict[str, int]) -> None:
 @needs_exiftool
 def test_exiftool_process_stops_on_exit(workdir: Path) -> None:
     with MediaAnalyser(workdir=workdir) as instance:
-        process = instance._exiftool._process
+        process = instance._exiftool.client._process
         assert process is not None and process.poll() is None
     assert process.poll() is not None
 
@@ -832,7 +833,14 @@ def test_exiftool_outlives_the_thread_that_entered_the_analyser(
     # exiftool must not be started by whichever thread happens to enter.
     photo = make_jpeg(tmp_path / "photo.jpg")
     instance = MediaAnalyser(workdir=workdir)
-    entering = threading.Thread(target=instance.__enter__)
+
+    def enter_and_end() -> None:
+        instance.__enter__()
+        # Long enough for setpriv to set the signal before this thread ends:
+        # a process started by this thread would then be killed with it.
+        time.sleep(0.5)
+
+    entering = threading.Thread(target=enter_and_end)
     entering.start()
     entering.join()
     try:
@@ -875,7 +883,7 @@ def test_json_safe() -> None:
     ],
 )
 def test_exif_datetime(text: Any, expected: str | None) -> None:
-    assert analyse._exif_datetime_iso(text) == expected
+    assert exif_datetime_iso(text) == expected
 
 
 def test_core_media_does_not_import_django() -> None:
