@@ -84,6 +84,20 @@ class TestIngestFolder:
         assert "no such file" in results[0].error
         assert summary.error == 1
 
+    def test_file_name_that_is_not_utf8(self, svidok_home, tmp_path):
+        import os
+
+        from tests.conftest import make_jpeg
+
+        raw = os.path.join(os.fsencode(tmp_path), b"\xff\xfe photo.jpg")
+        with open(raw, "wb") as out:
+            out.write(make_jpeg(tmp_path / "src.jpg", 8).read_bytes())
+        _, [result] = ingest([Path(os.fsdecode(raw))])
+        assert result.status == "new"
+        item = Item.objects.get(id=result.item)
+        assert item.original_name == "\\xff\\xfe photo.jpg"
+        assert audit_run().ok
+
     def test_same_bytes_in_another_collection_is_another_item(self, svidok_home, tmp_path):
         from tests.conftest import make_jpeg
 
