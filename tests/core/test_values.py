@@ -43,6 +43,12 @@ class TestCanonicalJson:
         with pytest.raises(InvalidInput, match=r"\$\.gps\.lat"):
             canonical_json({"gps": {"lat": 50.45}})
 
+    def test_refuses_other_types_naming_the_path(self):
+        import datetime
+
+        with pytest.raises(InvalidInput, match=r"found datetime at \$\.when\[1\]"):
+            canonical_json({"when": [1, datetime.datetime(2024, 7, 8)]})
+
     def test_refuses_non_string_keys(self):
         with pytest.raises(InvalidInput, match="keys are strings"):
             canonical_json({1: "x"})

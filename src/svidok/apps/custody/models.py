@@ -13,9 +13,9 @@ class CustodyEvent(models.Model):
     """One append-only event; ``seq`` is its leaf index in the Merkle tree."""
 
     seq = models.BigIntegerField(primary_key=True)
-    action = models.CharField(max_length=60, db_index=True)
+    action = models.CharField(max_length=60)
     item_id = models.UUIDField(null=True, db_index=True)
-    item_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    item_sha256 = models.CharField(max_length=64, blank=True)
     actor = models.CharField(max_length=300)
     time = models.CharField(max_length=40)
     body = models.TextField()

@@ -14,9 +14,9 @@ class Migration(migrations.Migration):
             name="CustodyEvent",
             fields=[
                 ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
-                ("action", models.CharField(db_index=True, max_length=60)),
+                ("action", models.CharField(max_length=60)),
                 ("item_id", models.UUIDField(db_index=True, null=True)),
-                ("item_sha256", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("item_sha256", models.CharField(blank=True, max_length=64)),
                 ("actor", models.CharField(max_length=300)),
                 ("time", models.CharField(max_length=40)),
                 ("body", models.TextField()),
