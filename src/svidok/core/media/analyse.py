@@ -10,7 +10,8 @@ This module is the orchestration; each kind of work has a module of its own:
 * :mod:`.exiftool`: one ``exiftool -stay_open`` process for the analyser's
   whole lifetime, reading a whole batch of paths per command on a worker
   thread, while this thread decodes thumbnails (Pillow releases the GIL);
-* :mod:`.images`: thumbnails, JPEGs decoded at reduced scale (``Image.draft``);
+* :mod:`.images`: thumbnails, JPEGs decoded at reduced scale (``Image.draft``),
+  on a pool of two threads;
 * :mod:`.video`: one ``ffprobe`` and one ``ffmpeg`` process per audio or video;
 * :mod:`.documents`: PDF information and ZIP directories;
 * :mod:`.metadata`: JSON safety and the summary (created time, GPS, size);
@@ -26,6 +27,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -46,6 +48,9 @@ from svidok.core.media.video import analyse_audio_video
 __all__ = ["Analysis", "DerivedFile", "MediaAnalyser"]
 
 log = logging.getLogger(__name__)
+
+# Two cores is the machine this is sized for; more threads only add contention.
+IMAGE_THREADS = min(2, os.cpu_count() or 1)
 
 
 class MediaAnalyser:
@@ -81,6 +86,8 @@ class MediaAnalyser:
         self.keyframes = keyframes
         self.max_image_pixels = max_image_pixels
         self._exiftool = ExifToolReader()
+        self._images = ThreadPoolExecutor(max_workers=IMAGE_THREADS,
+                                          thread_name_prefix="svidok-images")
 
     def __enter__(self) -> MediaAnalyser:
         try:
@@ -102,7 +109,8 @@ class MediaAnalyser:
         self.close()
 
     def close(self) -> None:
-        """Stop the worker thread and the exiftool process."""
+        """Stop the worker threads and the exiftool process."""
+        self._images.shutdown(wait=True)
         self._exiftool.close()
 
     def analyse(self, path: Path) -> Analysis:
@@ -129,9 +137,18 @@ class MediaAnalyser:
         # exiftool works in its own process while this thread decodes images.
         future = self._exiftool.read([r.path for r in for_exiftool], self.workdir)
         try:
+            # Images on a small thread pool (decoding and resizing release the GIL);
+            # the rest here, where video work waits on its own ffmpeg processes.
+            images = [
+                self._images.submit(_guarded, r, functools.partial(self._analyse_kind, r))
+                for r in reports
+                if r.readable and media_kind(r.media_type) == "image"
+            ]
             for report in reports:
-                if report.readable:
+                if report.readable and media_kind(report.media_type) != "image":
                     _guarded(report, functools.partial(self._analyse_kind, report))
+            for done in images:
+                done.result()
         finally:
             try:
                 found: list[Entry] = future.result()

@@ -20,6 +20,13 @@ from svidok.core.media.report import DerivedFile, Report
 THUMBNAIL_QUALITY = 85
 
 
+# Our own limit (checked in make_thumbnail) governs; Pillow's warning would only
+# repeat it. One filter, set once, because warnings.catch_warnings() is not
+# thread-safe and thumbnails are decoded on several threads. Pillow's hard
+# DecompressionBombError still applies.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
 def new_output(workdir: Path, kind: str) -> Path:
     """A fresh, empty, uniquely named JPEG path under ``workdir``."""
     descriptor, name = tempfile.mkstemp(prefix=f"{kind}-", suffix=".jpg", dir=workdir)
@@ -63,11 +70,7 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
         )
         return
     try:
-        # Our own limit (checked below) governs; Pillow's global warning would
-        # only repeat it, so silence that, but keep Pillow's hard error.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(report.path)
+        image = Image.open(report.path)
     except Image.DecompressionBombError as exc:
         report.error(f"decompression bomb: {exc}")
         return
