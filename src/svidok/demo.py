@@ -18,6 +18,8 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
+from svidok.apps.accounts.models import Role
+from svidok.apps.accounts.services import membership_grant
 from svidok.apps.evidence.models import Item
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
 
@@ -100,6 +102,8 @@ def demo_populate() -> dict[str, Any]:
                              note="synthetic demo material")
     evidence_ingest(paths=[folder], collection_name=DEMO_COLLECTION, facts=facts)
     username, password = demo_user()
+    membership_grant(username=username, collection_name=DEMO_COLLECTION, role=Role.ADMIN,
+                     actor="svidok-demo")
     return {
         "collection": DEMO_COLLECTION,
         "items": Item.objects.filter(collection__name=DEMO_COLLECTION).count(),

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "svidok.apps.evidence",
+    "svidok.apps.accounts",
     "svidok.apps.custody",
     "svidok.web",
 ]

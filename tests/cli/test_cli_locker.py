@@ -197,3 +197,29 @@ class TestConcurrencyAndCrashes:
         assert third["new"] == 0
         events = json.loads(svidok(instance, "verify", "--json").stdout)["events"]
         assert events == report["events"]
+
+
+class TestUserCommands:
+    def test_add_grant_list_revoke_disable(self, instance, tmp_path):
+        make_jpeg(tmp_path / "a.jpg", 1)
+        svidok(instance, "ingest", str(tmp_path / "a.jpg"), "--collection", "Field")
+        result = subprocess.run([*SVIDOK, "user", "add", "olena", "--password-stdin"],
+                                env=instance, input="correct horse battery staple\n",
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        svidok(instance, "user", "grant", "olena", "Field", "verifier")
+        users = json.loads(svidok(instance, "user", "list", "--json").stdout)
+        assert users == [{"username": "olena", "active": True, "admin": False,
+                          "roles": {"Field": "verifier"}}]
+        svidok(instance, "user", "revoke", "olena", "Field")
+        svidok(instance, "user", "disable", "olena")
+        users = json.loads(svidok(instance, "user", "list", "--json").stdout)
+        assert users[0]["active"] is False and users[0]["roles"] == {}
+
+    def test_weak_password_and_unknown_role_are_refused(self, instance):
+        result = subprocess.run([*SVIDOK, "user", "add", "olena", "--password-stdin"],
+                                env=instance, input="short\n", capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 2 and "password refused" in result.stderr
+        bad = svidok(instance, "user", "grant", "olena", "Field", "god", check=False)
+        assert bad.returncode == 2 and "'god' is not one of" in bad.stderr

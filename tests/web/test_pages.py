@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from svidok.apps.accounts.services import membership_grant
 from svidok.apps.custody.models import CustodyEvent
 from svidok.apps.custody.services import Action
 from svidok.apps.evidence.audit import audit_run
@@ -27,9 +28,10 @@ def item(svidok_home, tmp_path):
 
 
 @pytest.fixture
-def user_client(client):
-    """A client logged in as an ordinary user."""
+def user_client(client, item):
+    """A client logged in as an analyst of collection C."""
     user = get_user_model().objects.create_user("analyst", password="a long passphrase 1")
+    membership_grant(username="analyst", collection_name="C", role="analyst", actor="test")
     client.force_login(user)
     return client
 

@@ -32,6 +32,10 @@ class NotFound(SvidokError):
     """A named thing (item, collection, blob) does not exist."""
 
 
+class Forbidden(SvidokError):
+    """The user may see the thing but not do this to it."""
+
+
 class InvalidInput(SvidokError):
     """Input from a user or a file is malformed."""
 

@@ -1,35 +1,42 @@
-"""Server-rendered pages: validate, call a service or selector, respond."""
+"""Server-rendered pages: validate, call a service or selector, respond.
+
+Access is declared on each view with :mod:`svidok.web.access`.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
+from svidok.apps.accounts.permissions import Permission, visible_collections
 from svidok.apps.custody.models import CustodyEvent
 from svidok.apps.custody.services import Action, record_item_event
-from svidok.apps.evidence.models import DerivedFile, Item
+from svidok.apps.evidence.models import Item
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
+from svidok.web.access import item_view, signed_in
 
 
 def _actor(request: HttpRequest) -> str:
     return f"web:{request.user.get_username()}"
 
 
-@login_required
+@signed_in
 def item_list(request: HttpRequest) -> HttpResponse:
-    items = Item.objects.select_related("collection").order_by("-created_at")
+    items = (
+        Item.objects.filter(collection__in=visible_collections(user=request.user))
+        .select_related("collection")
+        .order_by("-created_at")
+    )
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     return render(request, "svidok/items.html", {"page": page})
 
 
-@login_required
-def item_detail(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
-    item = get_object_or_404(Item.objects.select_related("collection"), id=item_id)
+@item_view(Permission.VIEW_ITEMS)
+def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
     record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.VIEWED,
                       actor=_actor(request))
     context = {
@@ -44,9 +51,8 @@ def item_detail(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
     return render(request, "svidok/item.html", context)
 
 
-@login_required
-def item_download(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
-    item = get_object_or_404(Item, id=item_id)
+@item_view(Permission.DOWNLOAD)
+def item_download(request: HttpRequest, item: Item) -> FileResponse:
     record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.DOWNLOADED,
                       actor=_actor(request))
     stream = instance_store().open(Digest(item.sha256))
@@ -56,8 +62,9 @@ def item_download(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
                         content_type="application/octet-stream")
 
 
-@login_required
-def derived_file(request: HttpRequest, item_id: uuid.UUID, derived_id: uuid.UUID) -> FileResponse:
-    derived = get_object_or_404(DerivedFile, id=derived_id, item_id=item_id,
-                                media_type="image/jpeg")
+@item_view(Permission.VIEW_ITEMS)
+def derived_file(request: HttpRequest, item: Item, derived_id: uuid.UUID) -> FileResponse:
+    derived = item.derived.filter(id=derived_id, media_type="image/jpeg").first()
+    if derived is None:
+        raise Http404("not found")
     return FileResponse(instance_store().open(Digest(derived.sha256)), content_type="image/jpeg")
