@@ -110,6 +110,9 @@ def _database() -> dict[str, object]:
                 "PRAGMA foreign_keys=ON;"
                 # 64 MiB page cache: index inserts into a large log stay in memory.
                 "PRAGMA cache_size=-65536;"
+                # Checkpoint the WAL every ~40 MB instead of ~4 MB: log appends touch
+                # many index pages per transaction (measured: 22k → 30k events/s).
+                "PRAGMA wal_autocheckpoint=10000;"
             ),
         },
     }
