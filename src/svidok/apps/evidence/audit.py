@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from svidok.apps.custody.models import CustodyEvent, LogState, TreeHead
 from svidok.apps.custody.services import Action, signed_head_of
 from svidok.apps.custody.signing_key import instance_public_key
@@ -286,34 +288,33 @@ def _check_items(report: AuditReport, announced: _Announced,
     for item_id in announced.items.keys() - seen_items:
         report.add("item_missing", "the log records this item but its row is gone", item=item_id)
 
-    seen: set[str] = set()
-    for acquisition in Acquisition.objects.iterator(chunk_size=2_000):
-        key = str(acquisition.id)
-        seen.add(key)
-        logged = announced.acquisitions.get(key)
-        if logged is None:
-            report.add("acquisition_unlogged", f"acquisition {key} has no event",
-                       item=str(acquisition.item_id))
-        elif logged[1] != _digest_of(acquisition_record(acquisition)):
-            report.add("acquisition_altered",
-                       f"acquisition {key} differs from its logged record",
-                       item=str(acquisition.item_id))
-    for key in announced.acquisitions.keys() - seen:
-        report.add("acquisition_missing", f"acquisition {key} was logged but its row is gone",
-                   item=announced.acquisitions[key][0])
+    _check_rows(report, "acquisition", Acquisition.objects.all(), acquisition_record,
+                announced.acquisitions)
+    _check_rows(report, "derived", DerivedFile.objects.all(), derived_record, announced.derived,
+                also=lambda d: _check_blob(report, actual, d.sha256, str(d.item_id), d.kind))
 
-    seen = set()
-    for derived in DerivedFile.objects.iterator(chunk_size=2_000):
-        key = str(derived.id)
+
+def _check_rows(
+    report: AuditReport,
+    kind: str,
+    rows: QuerySet[Any],
+    record: Callable[[Any], dict[str, Any]],
+    logged: dict[str, tuple[str, str]],
+    also: Callable[[Any], None] | None = None,
+) -> None:
+    """Rows of one kind against the records their events announced (``also`` runs per row)."""
+    seen: set[str] = set()
+    for row in rows.iterator(chunk_size=2_000):
+        key, item = str(row.id), str(row.item_id)
         seen.add(key)
-        logged = announced.derived.get(key)
-        if logged is None:
-            report.add("derived_unlogged", f"derived file {key} has no event",
-                       item=str(derived.item_id))
-        elif logged[1] != _digest_of(derived_record(derived)):
-            report.add("derived_altered", f"derived file {key} differs from its logged record",
-                       item=str(derived.item_id))
-        _check_blob(report, actual, derived.sha256, str(derived.item_id), derived.kind)
-    for key in announced.derived.keys() - seen:
-        report.add("derived_missing", f"derived file {key} was logged but its row is gone",
-                   item=announced.derived[key][0])
+        if also is not None:
+            also(row)
+        entry = logged.get(key)
+        if entry is None:
+            report.add(f"{kind}_unlogged", f"{kind} {key} has no event", item=item)
+        elif entry[1] != _digest_of(record(row)):
+            report.add(f"{kind}_altered", f"{kind} {key} differs from its logged record",
+                       item=item)
+    for key in logged.keys() - seen:
+        report.add(f"{kind}_missing", f"{kind} {key} was logged but its row is gone",
+                   item=logged[key][0])
