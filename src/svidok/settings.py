@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "svidok.apps.evidence",
     "svidok.apps.accounts",
     "svidok.apps.custody",
@@ -69,7 +70,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "svidok.web.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock out a username from an address after 5 failures, for 15 minutes. Locking by the
+# pair, not the username alone, keeps an attacker from locking real users out everywhere.
+AXES_FAILURE_LIMIT = int(os.environ.get("SVIDOK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "svidok.urls"
 WSGI_APPLICATION = "svidok.wsgi.application"

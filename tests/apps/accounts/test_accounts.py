@@ -125,3 +125,38 @@ class TestPolicy:
         assert managers == {Role.ADMIN}
         revealers = {r for r, p in ROLE_PERMISSIONS.items() if Permission.REVEAL_PROTECTED in p}
         assert revealers == {Role.ADMIN, Role.INVESTIGATOR, Role.LEGAL}
+
+
+class TestLoginThrottling:
+    def post_login(self, client, password):
+        return client.post("/login/", {"username": "olena", "password": password})
+
+    def test_lock_out_after_repeated_failures_is_logged(self, client, settings):
+        from axes.utils import reset
+
+        reset()
+        user_create(username="olena", password=GOOD, actor="admin")
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            assert self.post_login(client, "wrong password!").status_code == 200
+        assert self.post_login(client, "wrong password!").status_code == 429
+        # locked out: even the right password is refused now
+        assert self.post_login(client, GOOD).status_code == 429
+        actions = list(AccessLogEntry.objects.values_list("action", flat=True))
+        assert actions.count("login.failed") >= settings.AXES_FAILURE_LIMIT
+        assert "login.locked_out" in actions
+        for entry in AccessLogEntry.objects.all():
+            assert "wrong password" not in str(entry.details)
+        reset()
+
+    def test_success_before_the_limit_resets_the_count(self, client, settings):
+        from axes.utils import reset
+
+        reset()
+        user_create(username="olena", password=GOOD, actor="admin")
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            self.post_login(client, "wrong password!")
+        response = self.post_login(client, GOOD)
+        assert response.status_code == 302
+        client.logout()
+        assert self.post_login(client, "wrong password!").status_code == 200
+        reset()
