@@ -78,3 +78,24 @@ class TestPages:
         import uuid
 
         assert user_client.get(reverse("item", args=[uuid.uuid4()])).status_code == 404
+
+
+class TestProofPage:
+    def test_proof_verifies_and_is_logged_as_a_view(self, user_client, item):
+        response = user_client.get(reverse("item-proof", args=[item.id]))
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "Verified" in body and "NOT VERIFIED" not in body
+        assert "item.acquired" in body
+        assert CustodyEvent.objects.filter(item_id=item.id, action=Action.VIEWED).exists()
+
+    def test_a_head_not_signed_by_the_trusted_key_is_not_verified(self, user_client, item,
+                                                                   monkeypatch):
+        from svidok.core.custody.signing import SigningKey
+        from svidok.web import views
+
+        stranger = SigningKey.generate().public_key_bytes()
+        monkeypatch.setattr(views, "instance_public_key", lambda: stranger)
+        response = user_client.get(reverse("item-proof", args=[item.id]))
+        assert response.status_code == 409
+        assert "NOT VERIFIED" in response.content.decode()

@@ -10,6 +10,7 @@ urlpatterns = [
          name="login"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("items/<uuid:item_id>/", views.item_detail, name="item"),
+    path("items/<uuid:item_id>/proof", views.item_proof, name="item-proof"),
     path("items/<uuid:item_id>/original", views.item_download, name="item-download"),
     path("items/<uuid:item_id>/derived/<uuid:derived_id>", views.derived_file, name="derived"),
 ]

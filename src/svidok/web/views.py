@@ -5,6 +5,7 @@ Access is declared on each view with :mod:`svidok.web.access`.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.core.paginator import Paginator
@@ -13,10 +14,13 @@ from django.shortcuts import render
 
 from svidok.apps.accounts.permissions import Permission, visible_collections
 from svidok.apps.custody.models import CustodyEvent
-from svidok.apps.custody.services import Action, record_item_event
+from svidok.apps.custody.services import Action, log_item_proof, record_item_event
+from svidok.apps.custody.signing_key import instance_public_key
 from svidok.apps.evidence.models import Item
 from svidok.apps.evidence.store import instance_store
+from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
+from svidok.core.errors import VerificationError
 from svidok.web.access import item_view, signed_in
 
 
@@ -49,6 +53,27 @@ def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
         "metadata": sorted((item.metadata.get("summary") or {}).items()),
     }
     return render(request, "svidok/item.html", context)
+
+
+@item_view(Permission.VIEW_ITEMS)
+def item_proof(request: HttpRequest, item: Item) -> HttpResponse:
+    """Check the item's custody events against the latest signed head, and show how."""
+    record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.VIEWED,
+                      actor=_actor(request), details={"page": "proof"})
+    bundle = log_item_proof(item_id=item.id)
+    try:
+        verify_proof_bundle(bundle, trusted_public_key=instance_public_key())
+        failure = None
+    except VerificationError as exc:
+        failure = exc.message
+    events = [
+        {"index": entry["index"], "event": json.loads(entry["event"]),
+         "proof_length": len(entry["proof"])}
+        for entry in bundle["events"]
+    ]
+    context = {"item": item, "head": bundle["head"], "events": events, "failure": failure,
+               "public_key": bundle["public_key"]}
+    return render(request, "svidok/proof.html", context, status=200 if failure is None else 409)
 
 
 @item_view(Permission.DOWNLOAD)
