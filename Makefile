@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOME_DIR ?= svidok-data
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres bench lint docs system-deps clean
+.PHONY: run test test-sqlite test-postgres bench lint docs messages system-deps clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtualenv; install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
@@ -45,6 +45,12 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m svidok.cli.reference > docs/cli.md
+
+# Needs gettext (apt-get install gettext); the compiled .mo files are committed,
+# so running Svidok does not.
+messages: $(STAMP)
+	cd src/svidok && SVIDOK_HOME=$$(mktemp -d) ../../$(BIN)/django-admin makemessages -l uk --ignore "core/*" --settings svidok.settings
+	cd src/svidok && SVIDOK_HOME=$$(mktemp -d) ../../$(BIN)/django-admin compilemessages --settings svidok.settings
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

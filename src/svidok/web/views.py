@@ -11,6 +11,7 @@ import uuid
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.i18n import set_language
 
 from svidok.apps.accounts.permissions import Permission, visible_collections
 from svidok.apps.custody.models import CustodyEvent
@@ -21,11 +22,17 @@ from svidok.apps.evidence.store import instance_store
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
 from svidok.core.errors import VerificationError
-from svidok.web.access import item_view, signed_in
+from svidok.web.access import item_view, public, signed_in
 
 
 def _actor(request: HttpRequest) -> str:
     return f"web:{request.user.get_username()}"
+
+
+@public
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """Remember the user's language choice (POST, CSRF-protected) and go back."""
+    return set_language(request)
 
 
 @signed_in
