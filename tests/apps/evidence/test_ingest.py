@@ -84,6 +84,23 @@ class TestIngestFolder:
         assert "no such file" in results[0].error
         assert summary.error == 1
 
+    def test_fifo_and_broken_link_in_a_folder_are_reported_not_read(self, svidok_home, tmp_path):
+        import os
+
+        from tests.conftest import make_jpeg
+
+        folder = tmp_path / "in"
+        make_jpeg(folder / "good.jpg", 5)
+        os.mkfifo(folder / "pipe")
+        (folder / "dangling").symlink_to(tmp_path / "nowhere")
+        summary, results = ingest([folder])
+        by_name = {Path(r.path).name: r for r in results}
+        assert by_name["good.jpg"].status == "new"
+        for name in ("pipe", "dangling"):
+            assert by_name[name].status == "error"
+            assert "not a regular file" in by_name[name].error
+        assert summary.error == 2
+
     def test_file_name_that_is_not_utf8(self, svidok_home, tmp_path):
         import os
 

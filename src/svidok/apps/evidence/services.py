@@ -146,7 +146,8 @@ class _Stored:
 def iter_input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]:
     """Every regular file under the given paths, with an error text for those we cannot walk.
 
-    Symlinked directories are not followed, so a link loop cannot trap the walk.
+    Symlinked directories are not followed, so a link loop cannot trap the walk;
+    anything that is not a regular file is reported, never opened.
     """
     for root in paths:
         if root.is_dir() and not root.is_symlink():
@@ -154,7 +155,12 @@ def iter_input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]
             for folder, dirs, files in os.walk(root, onerror=errors.append):
                 dirs.sort()
                 for name in sorted(files):
-                    yield Path(folder) / name, None
+                    path = Path(folder) / name
+                    # A FIFO or device would block or never end when read: report it.
+                    if path.is_file():
+                        yield path, None
+                    else:
+                        yield path, "not a regular file (device, socket, fifo or broken link?)"
             for error in errors:
                 yield Path(error.filename or root), f"cannot read folder: {error.strerror}"
         elif root.is_file():
@@ -226,7 +232,7 @@ def _ingest_batch(
         except OSError as exc:
             report(IngestResult(path=path_text(path), status="error",
                                 error=f"cannot read file: {exc.strerror or exc}"))
-        except Exception as exc:  # noqa: BLE001 — one unreadable file must not stop the run
+        except Exception as exc:  # one unreadable file must not stop the run
             report(IngestResult(path=path_text(path), status="error", error=str(exc)))
     if not stored:
         return
