@@ -30,6 +30,7 @@ def svidok_home(tmp_path: Path, settings) -> Iterator[Path]:
     """A fresh instance folder (blob store and signing key) for one test."""
     from svidok.apps.custody.signing_key import instance_signing_key
     from svidok.core.custody.signing import SigningKey
+    from svidok.core.protection import FieldCipher
     from svidok.core.store.fs import FileBlobStore
     from svidok.instance import InstancePaths
 
@@ -38,6 +39,7 @@ def svidok_home(tmp_path: Path, settings) -> Iterator[Path]:
     home.mkdir()
     FileBlobStore(paths.blobs).create()
     SigningKey.generate().save(paths.signing_key)
+    FieldCipher.generate_key_file(paths.field_key)
     settings.SVIDOK_HOME = home
     settings.SVIDOK_PATHS = paths
     instance_signing_key.cache_clear()
@@ -69,6 +71,19 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def login_verified(client, user) -> None:
+    """Log ``client`` in as ``user`` having passed a TOTP second factor."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() \
+        or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 def make_jpeg(path: Path, seed: int = 0, size: tuple[int, int] = (64, 48)) -> Path:

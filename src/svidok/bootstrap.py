@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 
 from svidok.core.custody.signing import SigningKey
+from svidok.core.protection import FieldCipher
 from svidok.core.store.fs import FileBlobStore
 from svidok.instance import read_or_create_secret
 
@@ -29,6 +31,7 @@ def instance_init() -> InitResult:
     read_or_create_secret(paths.secret_key)
     FileBlobStore(paths.blobs).create()
     paths.work.mkdir(exist_ok=True)
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
     created = not paths.signing_key.exists()
     if created:
         key = SigningKey.generate()
@@ -36,6 +39,8 @@ def instance_init() -> InitResult:
         paths.public_key.write_text(key.public_key_bytes().hex() + "\n", encoding="ascii")
     else:
         key = SigningKey.load(paths.signing_key)
+    if not paths.field_key.exists():
+        FieldCipher.generate_key_file(paths.field_key)
     call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
     # Static assets are copied into the instance so the server needs nothing else.
     call_command("collectstatic", interactive=False, verbosity=0, stdout=io.StringIO())

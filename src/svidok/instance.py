@@ -47,6 +47,10 @@ class InstancePaths:
         return self.home / "keys" / "custody-ed25519.pub"
 
     @property
+    def field_key(self) -> Path:
+        return self.home / "keys" / "fields.key"
+
+    @property
     def secret_key(self) -> Path:
         return self.home / "secret_key"
 

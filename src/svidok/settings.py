@@ -6,6 +6,7 @@
 - ``SVIDOK_DEBUG``: ``1`` to enable debug pages. Never on by default.
 - ``SVIDOK_ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
 - ``SVIDOK_TLS``: ``1`` when served over HTTPS (secure cookies, HSTS).
+- ``SVIDOK_UPLOAD_MAX_BYTES``: the largest upload accepted (default 20 GB).
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "ninja",
     "svidok.apps.evidence",
     "svidok.apps.accounts",
     "svidok.apps.custody",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "svidok.web.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "svidok.web.middleware.ContentSecurityPolicyMiddleware",
@@ -163,6 +169,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Uploads always stream to disk in the instance (never held in memory), through a
+# handler that refuses anything over the limit before it fills the disk.
+FILE_UPLOAD_HANDLERS = ["svidok.web.uploads.LimitedTemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = str(SVIDOK_PATHS.work / "uploads")
+SVIDOK_UPLOAD_MAX_BYTES = int(os.environ.get("SVIDOK_UPLOAD_MAX_BYTES", str(20 * 10**9)))
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
+# The folder exists once `svidok init` ran (and the handler makes it if not);
+# Django's start-up check would otherwise refuse to run `init` itself.
+SILENCED_SYSTEM_CHECKS = ["files.E001"]
+
+OTP_TOTP_ISSUER = "Svidok"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -47,7 +47,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         sys.executable, "-m", "gunicorn", "svidok.wsgi:application",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
-        "--timeout", "600",
+        # Threads keep a worker's heartbeat going while one request streams a
+        # multi-gigabyte upload, which a sync worker's timeout would kill.
+        "--worker-class", "gthread", "--threads", "4",
+        "--timeout", "120",
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
     ]

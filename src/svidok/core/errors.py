@@ -58,3 +58,7 @@ class ProofError(VerificationError):
 
 class SignatureError(VerificationError):
     """A signature does not verify against the expected key."""
+
+
+class TooLarge(InvalidInput):
+    """Input exceeds a configured size limit."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
 # No inline scripts or styles, nothing from other origins: deployments may be offline,
 # and a strict policy blunts any injection that slips past template escaping.
@@ -22,3 +25,40 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+# Pages a signed-in user may reach before passing the second factor.
+SECOND_FACTOR_EXEMPT = {"login", "login-code", "second-factor", "logout", "set-language"}
+
+
+class SecondFactorMiddleware:
+    """Hold back a signed-in user who still owes a second factor.
+
+    A user with a confirmed TOTP device must enter a code after the password;
+    an administrator without one must set one up first. Other users may add
+    one on their account page. The API is outside this: it takes tokens.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from svidok.apps.accounts.second_factor import second_factor_due
+
+        user = request.user
+        if user.is_authenticated and not user.is_verified():  # type: ignore[union-attr]
+            match = resolve_or_none(request.path_info)
+            if match is not None and match.url_name not in SECOND_FACTOR_EXEMPT \
+                    and not match.route.startswith("api/"):
+                due = second_factor_due(user)
+                if due is not None:
+                    target = reverse("login-code" if due == "code" else "second-factor")
+                    return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+def resolve_or_none(path: str) -> ResolverMatch | None:
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

@@ -7,26 +7,46 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.i18n import set_language
 
-from svidok.apps.accounts.permissions import Permission, visible_collections
-from svidok.apps.custody.models import CustodyEvent
+from svidok.apps.accounts.permissions import Permission, can, visible_collections
+from svidok.apps.custody.models import CustodyEvent, LogState
 from svidok.apps.custody.services import Action, log_item_proof, record_item_event
 from svidok.apps.custody.signing_key import instance_public_key
 from svidok.apps.evidence.models import Item
+from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
+from svidok.apps.evidence.selectors import (
+    MEDIA_KINDS,
+    SORTS,
+    ItemFilters,
+    collections_visible,
+    items_visible,
+)
+from svidok.apps.evidence.services import AcquisitionFacts, Upload, evidence_upload
 from svidok.apps.evidence.store import instance_store
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
-from svidok.core.errors import VerificationError
-from svidok.web.access import item_view, public, signed_in
+from svidok.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, VerificationError
+from svidok.web.access import item_view, post_only, public, signed_in
+from svidok.web.uploads import upload_limit, upload_refused
+
+PAGE_SIZE = 50
 
 
 def _actor(request: HttpRequest) -> str:
     return f"web:{request.user.get_username()}"
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
 @public
@@ -36,30 +56,160 @@ def switch_language(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Counts over the user's collections and their latest custody events."""
+    collections = collections_visible(user=request.user)
+    items = Item.objects.filter(collection__in=visible_collections(user=request.user))
+    since = timezone.now() - timedelta(days=7)
+    recent = (CustodyEvent.objects.filter(item_id__in=items.values("id"))
+              .order_by("-seq")[:15])
+    names = dict(Item.objects.filter(id__in={e.item_id for e in recent})
+                 .values_list("id", "original_name"))
+    state = LogState.objects.filter(id=1).first()
+    context = {
+        "collections": collections,
+        "item_count": sum(c["items"] for c in collections),
+        "flagged_count": items.filter(flagged=True).count(),
+        "week_count": items.filter(created_at__gte=since).count(),
+        "log_size": state.size if state else 0,
+        "recent": [{"event": e, "name": names.get(e.item_id, "")} for e in recent],
+    }
+    return render(request, "svidok/dashboard.html", context)
+
+
+@signed_in
+def collection_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "svidok/collections.html",
+                  {"collections": collections_visible(user=request.user)})
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"expected a date as YYYY-MM-DD, got {text!r:.40}") from exc
+
+
+def _filters(request: HttpRequest) -> ItemFilters:
+    get = request.GET
+    collection = get.get("collection") or None
+    flagged = {"yes": True, "no": False}.get(get.get("flagged", ""))
+    for key, value in get.items():
+        if "\x00" in value:
+            raise InvalidInput(f"{key} contains a NUL character; expected plain text")
+    return ItemFilters(
+        collection=int(collection) if collection and collection.isdigit() else None,
+        media=get.get("media", "")[:255], ingested_from=_date(get.get("from")),
+        ingested_to=_date(get.get("to")), source=get.get("source", "")[:300],
+        sha256_prefix=get.get("hash", "")[:71], query=get.get("q", "")[:300],
+        flagged=flagged, sort=get.get("sort") or "-ingested")
+
+
+@signed_in
 def item_list(request: HttpRequest) -> HttpResponse:
-    items = (
-        Item.objects.filter(collection__in=visible_collections(user=request.user))
-        .select_related("collection")
-        .order_by("-created_at")
-    )
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
-    return render(request, "svidok/items.html", {"page": page})
+    """Items of the user's collections: filtered, sorted, paginated; also the search page."""
+    error = None
+    try:
+        filters = _filters(request)
+    except InvalidInput as exc:
+        error, filters = exc.message, ItemFilters()
+    page = Paginator(items_visible(user=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = request.GET.copy()
+    sort_query.pop("sort", None)
+    sort_query.pop("page", None)
+    context = {
+        "page": page, "filters": filters, "error": error, "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(), "sorts": SORTS, "media_kinds": MEDIA_KINDS,
+        "collections": collections_visible(user=request.user), "values": request.GET,
+    }
+    template = "svidok/items_results.html" if _is_htmx(request) else "svidok/items.html"
+    return render(request, template, context, status=400 if error else 200)
+
+
+@signed_in
+def upload(request: HttpRequest) -> HttpResponse:
+    """Upload several files into a collection; they stream to disk, never into memory."""
+    targets = [c for c in collections_visible(user=request.user)
+               if can(user=request.user, permission=Permission.INGEST, collection=c["collection"])]
+    context: dict[str, Any] = {"targets": targets, "limit": upload_limit()}
+    status = 200
+    if request.method == "POST":
+        try:
+            context["summary"], context["results"] = _handle_upload(request)
+        except (InvalidInput, NotFound, Forbidden) as exc:
+            context["error"] = exc.message
+            status = {TooLarge: 413, NotFound: 404, Forbidden: 403}.get(type(exc), 400)
+    template = "svidok/upload_results.html" if _is_htmx(request) else "svidok/upload.html"
+    return render(request, template, context, status=status)
+
+
+def _handle_upload(request: HttpRequest) -> tuple[Any, Any]:
+    if upload_refused(request):
+        raise TooLarge(f"the upload exceeds the limit of {upload_limit():,} bytes")
+    collection = request.POST.get("collection", "")
+    if not collection.isdigit():
+        raise InvalidInput("choose a collection to upload into")
+    collected_at = None
+    if request.POST.get("collected_at"):
+        collected_at = timezone.make_aware(
+            timezone.datetime.combine(_date(request.POST["collected_at"]),  # type: ignore[arg-type]
+                                      timezone.datetime.min.time()))
+    facts = AcquisitionFacts(
+        actor=_actor(request), source_url=request.POST.get("source_url", "").strip(),
+        collected_by=request.POST.get("collected_by", "").strip(), collected_at=collected_at,
+        note=request.POST.get("note", "").strip(),
+        source_person=request.POST.get("source_person", "").strip())
+    uploads = [Upload(path=Path(f.temporary_file_path()), name=f.name or "unnamed")
+               for f in request.FILES.getlist("files")]
+    return evidence_upload(user=request.user, collection_id=int(collection), uploads=uploads,
+                           facts=facts)
 
 
 @item_view(Permission.VIEW_ITEMS)
 def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
     record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.VIEWED,
                       actor=_actor(request))
+    acquisitions = list(item.acquisitions.all())
+    for acquisition in acquisitions:
+        acquisition.item = item
+        acquisition.masked = acquisition_masked(user=request.user, acquisition=acquisition)
+    derived = list(item.derived.all())
     context = {
         "item": item,
-        "acquisitions": item.acquisitions.all(),
-        "derived": item.derived.all(),
-        "thumbnail": item.derived.filter(kind="thumbnail").first(),
-        "contact_sheet": item.derived.filter(kind="contact_sheet").first(),
+        "acquisitions": acquisitions,
+        "derived": derived,
+        "thumbnail": next((d for d in derived if d.kind == "thumbnail"), None),
+        "contact_sheet": next((d for d in derived if d.kind == "contact_sheet"), None),
         "events": CustodyEvent.objects.filter(item_id=item.id).order_by("seq"),
         "metadata": sorted((item.metadata.get("summary") or {}).items()),
+        "can_download": can(user=request.user, permission=Permission.DOWNLOAD,
+                            collection=item.collection),
+        "can_audit": can(user=request.user, permission=Permission.VIEW_AUDIT,
+                         collection=item.collection),
     }
     return render(request, "svidok/item.html", context)
+
+
+@item_view(Permission.REVEAL_PROTECTED)
+@post_only
+def reveal_field(request: HttpRequest, item: Item, acquisition_id: uuid.UUID,
+                 field: str) -> HttpResponse:
+    """Show one protected value to a role allowed to see it; the reveal is logged first."""
+    acquisition = item.acquisitions.filter(id=acquisition_id).first()
+    if acquisition is None:
+        raise Http404("not found")
+    acquisition.item = item
+    try:
+        value = protected_reveal(user=request.user, acquisition=acquisition, field=field,
+                                 actor=_actor(request))
+    except (InvalidInput, NotFound) as exc:
+        raise Http404("not found") from exc
+    return render(request, "svidok/revealed.html", {"value": value, "item": item})
 
 
 @item_view(Permission.VIEW_ITEMS)
@@ -100,3 +250,5 @@ def derived_file(request: HttpRequest, item: Item, derived_id: uuid.UUID) -> Fil
     if derived is None:
         raise Http404("not found")
     return FileResponse(instance_store().open(Digest(derived.sha256)), content_type="image/jpeg")
+
+

@@ -49,3 +49,24 @@ class AccessLogEntry(models.Model):
 
     class Meta:
         ordering = ["-time"]
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only its SHA-256 is stored.
+
+    Tokens are 256 random bits, so a fast hash is as safe as a slow one: there
+    is nothing to guess. ``prefix`` (the first characters, not secret) lets a
+    user tell their tokens apart and revoke one.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     EXPORT = "export"
     REVEAL_PROTECTED = "reveal_protected"
     MANAGE_MEMBERS = "manage_members"
+    VIEW_AUDIT = "view_audit"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

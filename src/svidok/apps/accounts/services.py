@@ -21,7 +21,7 @@ def access_log_record(*, actor: str, action: str, target: str = "",
                                   details=details or {})
 
 
-def _user(username: str) -> AbstractUser:
+def user_by_name(username: str) -> AbstractUser:
     try:
         return get_user_model().objects.get(username=username)  # type: ignore[no-any-return]
     except get_user_model().DoesNotExist as exc:
@@ -52,7 +52,7 @@ def user_create(*, username: str, password: str, email: str = "", is_admin: bool
 def user_disable(*, username: str, actor: str) -> None:
     """Disable a user: they can no longer log in; their history stays."""
     with transaction.atomic():
-        user = _user(username)
+        user = user_by_name(username)
         user.is_active = False
         user.save(update_fields=["is_active"])
         access_log_record(actor=actor, action="user.disabled", target=username)
@@ -63,7 +63,7 @@ def membership_grant(*, username: str, collection_name: str, role: str, actor: s
     if role not in Role.values:
         raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(Role.values)}")
     with transaction.atomic():
-        user = _user(username)
+        user = user_by_name(username)
         try:
             collection = Collection.objects.get(name=collection_name)
         except Collection.DoesNotExist as exc:
@@ -81,7 +81,7 @@ def membership_grant(*, username: str, collection_name: str, role: str, actor: s
 def membership_revoke(*, username: str, collection_name: str, actor: str) -> None:
     """Remove a user's role in a collection; the collection then ceases to exist for them."""
     with transaction.atomic():
-        user = _user(username)
+        user = user_by_name(username)
         deleted, _ = Membership.objects.filter(user=user,
                                                collection__name=collection_name).delete()
         if not deleted:

@@ -40,6 +40,7 @@ class Action:
     EXPORTED = "item.exported"
     ASSESSED = "item.assessed"
     ANNOTATED = "item.annotated"
+    PROTECTED_REVEALED = "item.protected_revealed"
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ class Acquisition(models.Model):
     note = models.TextField(blank=True)
     original_path = models.TextField()
     actor = models.CharField(max_length=300)
+    # Protected: who gave us the material (a witness's name or contact). Sealed
+    # with the instance's field key; see svidok.apps.evidence.protected.
+    source_person_sealed = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

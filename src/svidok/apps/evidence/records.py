@@ -53,7 +53,7 @@ def metadata_record(item: Item) -> dict[str, Any]:
 
 
 def acquisition_record(acquisition: Acquisition) -> dict[str, Any]:
-    return {
+    record = {
         "id": str(acquisition.id),
         "item": str(acquisition.item_id),
         "fingerprint": acquisition.fingerprint,
@@ -64,6 +64,12 @@ def acquisition_record(acquisition: Acquisition) -> dict[str, Any]:
         "note": acquisition.note,
         "original_path": acquisition.original_path,
     }
+    if acquisition.source_person_sealed:
+        # A commitment, not the value: the log never holds a protected field.
+        from svidok.apps.evidence.protected import source_person_commitment
+
+        record["source_person_commitment"] = source_person_commitment(acquisition)
+    return record
 
 
 def derived_record(derived: DerivedFile) -> dict[str, Any]:
@@ -85,19 +91,19 @@ def acquisition_fingerprint(
     collected_by: str,
     source_url: str,
     note: str,
+    source_person_commitment: str = "",
 ) -> str:
     """What makes two acquisitions the same one, so a re-run records nothing twice."""
-    return hashlib.sha256(
-        canonical_json(
-            {
-                "path": original_path,
-                "collected_at": time_text(collected_at),
-                "collected_by": collected_by,
-                "source_url": source_url,
-                "note": note,
-            }
-        )
-    ).hexdigest()
+    facts = {
+        "path": original_path,
+        "collected_at": time_text(collected_at),
+        "collected_by": collected_by,
+        "source_url": source_url,
+        "note": note,
+    }
+    if source_person_commitment:  # absent when empty, so older fingerprints stay valid
+        facts["source_person"] = source_person_commitment
+    return hashlib.sha256(canonical_json(facts)).hexdigest()
 
 
 def json_safe(value: Any) -> Any:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
-from svidok.apps.evidence.models import Item
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from svidok.apps.accounts.permissions import role_in, visible_collections
+from svidok.apps.evidence.models import Acquisition, Item
 from svidok.core.errors import InvalidInput, NotFound
 
 _HEX_PREFIX = re.compile(r"^(sha256:)?[0-9a-fA-F]{8,64}$")
@@ -43,3 +49,85 @@ def item_list(*, collection: str | None = None, limit: int = 100) -> list[Item]:
     if collection is not None:
         items = items.filter(collection__name=collection)
     return list(items[:limit])
+
+
+SORTS = {
+    "ingested": "created_at",
+    "name": "original_name",
+    "size": "size",
+    "type": "media_type",
+}
+MEDIA_KINDS = {"image": "image/", "video": "video/", "audio": "audio/",
+               "document": "application/", "text": "text/"}
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """What a user may narrow an item list by; every field is optional.
+
+    ``sort`` is one of :data:`SORTS`, ``-`` in front for descending.
+    """
+
+    collection: int | None = None
+    media: str = ""  # a kind from MEDIA_KINDS, or an exact media type
+    ingested_from: date | None = None
+    ingested_to: date | None = None
+    source: str = ""  # matched against acquisition URL and collector
+    sha256_prefix: str = ""
+    query: str = ""  # a file name fragment, or a hash prefix
+    flagged: bool | None = None
+    sort: str = "-ingested"
+
+    def __post_init__(self) -> None:
+        if self.sort.lstrip("-") not in SORTS:
+            raise InvalidInput(f"cannot sort by {self.sort!r}; expected one of "
+                               + ", ".join(sorted(SORTS)) + " (prefix - for descending)")
+        prefix = self.sha256_prefix.lower().removeprefix("sha256:")
+        if prefix and not re.fullmatch(r"[0-9a-f]{1,64}", prefix):
+            raise InvalidInput(f"a hash prefix is hexadecimal, got {self.sha256_prefix!r:.80}")
+
+
+def items_visible(*, user: Any, filters: ItemFilters) -> QuerySet[Item]:
+    """The items this user may see, narrowed and ordered by ``filters``."""
+    items = Item.objects.filter(collection__in=visible_collections(user=user))
+    if filters.collection is not None:
+        items = items.filter(collection_id=filters.collection)
+    if filters.media:
+        kind = MEDIA_KINDS.get(filters.media)
+        items = (items.filter(media_type__startswith=kind) if kind
+                 else items.filter(media_type=filters.media))
+    if filters.ingested_from is not None:
+        items = items.filter(created_at__date__gte=filters.ingested_from)
+    if filters.ingested_to is not None:
+        items = items.filter(created_at__date__lte=filters.ingested_to)
+    if filters.source:
+        items = items.filter(
+            Exists(Acquisition.objects.filter(
+                Q(source_url__icontains=filters.source) | Q(collected_by__icontains=filters.source),
+                item=OuterRef("pk"))))
+    if filters.sha256_prefix:
+        items = items.filter(
+            sha256__startswith=filters.sha256_prefix.lower().removeprefix("sha256:"))
+    query = filters.query.strip()
+    if query:
+        bare = query.lower().removeprefix("sha256:")
+        if re.fullmatch(r"[0-9a-f]{6,64}", bare):
+            items = items.filter(Q(sha256__startswith=bare) | Q(original_name__icontains=query))
+        else:
+            items = items.filter(original_name__icontains=query)
+    if filters.flagged is not None:
+        items = items.filter(flagged=filters.flagged)
+    field = SORTS[filters.sort.lstrip("-")]
+    direction = "-" if filters.sort.startswith("-") else ""
+    # The id breaks ties, so pages never repeat or skip items of equal sort keys.
+    return items.select_related("collection").order_by(direction + field, direction + "id")
+
+
+def collections_visible(*, user: Any) -> list[dict[str, Any]]:
+    """The user's collections with their item counts and the user's role in each."""
+    collections = visible_collections(user=user).annotate(item_count=Count("items")).order_by(
+        "name")
+    return [
+        {"collection": c, "items": c.item_count, "role": role_in(user=user, collection=c)}
+        for c in collections
+    ]

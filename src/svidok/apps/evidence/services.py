@@ -27,7 +27,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from svidok.apps.accounts.permissions import Permission, authorize
 from svidok.apps.custody.models import LogState
 from svidok.apps.custody.services import (
     Action,
@@ -47,6 +49,7 @@ from svidok.apps.custody.services import (
     record_item_event,
 )
 from svidok.apps.evidence.models import Acquisition, Collection, DerivedFile, Item
+from svidok.apps.evidence.protected import source_person_fingerprint_part, source_person_seal
 from svidok.apps.evidence.records import (
     acquisition_fingerprint,
     acquisition_record,
@@ -58,7 +61,7 @@ from svidok.apps.evidence.records import (
 )
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import CHUNK_SIZE, Digest
-from svidok.core.errors import InvalidInput, StoreError
+from svidok.core.errors import InvalidInput, NotFound, StoreError
 from svidok.core.media.analyse import Analysis, MediaAnalyser
 from svidok.core.media.analyse import DerivedFile as DerivedSpec
 from svidok.core.store import BlobStore, PutResult
@@ -76,6 +79,8 @@ class AcquisitionFacts:
     collected_by: str = ""
     collected_at: datetime | None = None
     note: str = ""
+    # Protected: sealed at rest, never logged or shown without an audited reveal.
+    source_person: str = field(default="", repr=False)
 
 
 @dataclass
@@ -139,6 +144,7 @@ class _Stored:
 
     source: Path
     put: PutResult
+    label: str | None = None  # the path to record instead of `source` (uploads)
     analysis: Analysis | None = None
     derived: list[tuple[DerivedSpec, PutResult]] = field(default_factory=list)
 
@@ -171,6 +177,39 @@ def iter_input_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str | None]]
             yield root, "not a regular file (device, socket or fifo?)"
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file received over HTTP: a temporary file and the name its sender gave."""
+
+    path: Path
+    name: str
+
+
+def evidence_upload(
+    *, user: Any, collection_id: int, uploads: Sequence[Upload], facts: AcquisitionFacts
+) -> tuple[IngestSummary, list[IngestResult]]:
+    """Ingest uploaded files into a collection where the user may ingest.
+
+    Each is recorded as acquired from ``upload/<batch>/<name>``: the batch id
+    keeps two uploads of equally named files apart in the custody trail.
+    """
+    collection = Collection.objects.filter(id=collection_id).first()
+    if collection is None:
+        raise NotFound("not found")
+    authorize(user=user, permission=Permission.INGEST, collection=collection)
+    for name, value in facts.__dict__.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"{name} contains a NUL character; expected plain text")
+    if not uploads:
+        raise InvalidInput("no files were uploaded; expected at least one")
+    batch = uuid.uuid4().hex[:12]
+    labels = {u.path: f"upload/{batch}/{_safe_file_name(u.name, 'unnamed')}" for u in uploads}
+    results: list[IngestResult] = []
+    summary = evidence_ingest(paths=[u.path for u in uploads], collection_name=collection.name,
+                              facts=facts, on_result=results.append, labels=labels)
+    return summary, results
+
+
 def collection_get_or_create(*, name: str) -> tuple[Collection, bool]:
     name = name.strip()
     if not name:
@@ -186,8 +225,13 @@ def evidence_ingest(
     facts: AcquisitionFacts,
     on_result: Callable[[IngestResult], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    labels: Mapping[Path, str] | None = None,
 ) -> IngestSummary:
-    """Ingest files and folders into a collection; see the module docstring for the steps."""
+    """Ingest files and folders into a collection; see the module docstring for the steps.
+
+    ``labels`` gives, for some input files, the path to record as where they came
+    from (an upload's ``upload/<id>/<file name>`` instead of its temporary file).
+    """
     collection, created = collection_get_or_create(name=collection_name)
     summary = IngestSummary(collection=collection.name, collection_created=created)
     store = instance_store()
@@ -208,10 +252,12 @@ def evidence_ingest(
                 continue
             batch.append(path)
             if len(batch) >= batch_size:
-                _ingest_batch(batch, collection, facts, store, analyser, work_root, report)
+                _ingest_batch(batch, collection, facts, store, analyser, work_root, report,
+                              labels or {})
                 batch = []
         if batch:
-            _ingest_batch(batch, collection, facts, store, analyser, work_root, report)
+            _ingest_batch(batch, collection, facts, store, analyser, work_root, report,
+                          labels or {})
     return summary
 
 
@@ -223,17 +269,19 @@ def _ingest_batch(
     analyser: MediaAnalyser,
     work_root: Path,
     report: Callable[[IngestResult], None],
+    labels: Mapping[Path, str],
 ) -> None:
     # 1. store bytes
     stored: list[_Stored] = []
     for path in batch:
         try:
-            stored.append(_Stored(source=path, put=store.put_path(path)))
+            stored.append(_Stored(source=path, put=store.put_path(path), label=labels.get(path)))
         except OSError as exc:
-            report(IngestResult(path=path_text(path), status="error",
+            report(IngestResult(path=labels.get(path) or path_text(path), status="error",
                                 error=f"cannot read file: {exc.strerror or exc}"))
         except Exception as exc:  # one unreadable file must not stop the run
-            report(IngestResult(path=path_text(path), status="error", error=str(exc)))
+            report(IngestResult(path=labels.get(path) or path_text(path), status="error",
+                                error=str(exc)))
     if not stored:
         return
 
@@ -293,7 +341,7 @@ def _record_one(
     drafts: list[EventDraft],
 ) -> IngestResult:
     digest = entry.put.digest.hex
-    original_path = path_text(entry.source.absolute())
+    original_path = entry.label or path_text(entry.source.absolute())
     item = items.get(digest)
     is_new = item is None
     if item is None:
@@ -308,7 +356,8 @@ def _record_one(
             sha256=digest,
             size=entry.put.size,
             media_type=analysis.media_type,
-            original_name=path_text(Path(entry.source.name)),
+            original_name=(Path(entry.label).name if entry.label
+                           else path_text(Path(entry.source.name))),
             metadata=json_safe(analysis.metadata),
             extraction_errors=json_safe(list(analysis.errors)),
             flagged=bool(analysis.errors),
@@ -320,6 +369,7 @@ def _record_one(
         collected_by=facts.collected_by,
         source_url=facts.source_url,
         note=facts.note,
+        source_person_commitment=source_person_fingerprint_part(facts.source_person),
     )
     result = IngestResult(
         path=original_path,
@@ -332,7 +382,7 @@ def _record_one(
     )
     on_item = {"item_id": item.id, "item_sha256": digest}
     if not item.acquisitions.filter(fingerprint=fingerprint).exists():
-        acquisition = Acquisition.objects.create(
+        acquisition = Acquisition(
             item=item,
             fingerprint=fingerprint,
             recorded_at=timezone.now(),
@@ -343,6 +393,8 @@ def _record_one(
             original_path=original_path,
             actor=facts.actor,
         )
+        source_person_seal(acquisition, facts.source_person)
+        acquisition.save(force_insert=True)
         drafts.append(EventDraft(Action.ACQUIRED, {"acquisition": acquisition_record(acquisition)},
                                  **on_item))
         result.acquisition_recorded = True

@@ -1,0 +1,265 @@
+"""API operations on collections and items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from svidok.api.access import SIGNED_IN, OnCollection, actor_of, rule
+from svidok.api.errors import ErrorOut
+from svidok.apps.accounts.permissions import Permission
+from svidok.apps.custody.services import Action, record_item_event
+from svidok.apps.evidence.models import Acquisition, Item
+from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
+from svidok.apps.evidence.selectors import ItemFilters, collections_visible, items_visible
+from svidok.apps.evidence.services import AcquisitionFacts, Upload, evidence_upload
+from svidok.apps.evidence.store import instance_store
+from svidok.core.digest import Digest
+from svidok.core.errors import InvalidInput, NotFound, TooLarge
+from svidok.web.access import item_for
+from svidok.web.uploads import upload_limit, upload_refused
+
+router = Router(tags=["evidence"])
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                          422: ErrorOut}
+
+
+class CollectionOut(Schema):
+    id: int
+    name: str
+    description: str
+    items: int
+    role: str
+
+
+class ItemOut(Schema):
+    id: uuid.UUID
+    collection: int
+    collection_name: str
+    sha256: str
+    size: int
+    media_type: str
+    original_name: str
+    created_at: datetime
+    flagged: bool
+
+
+class ItemPage(Schema):
+    items: list[ItemOut]
+    page: int
+    pages: int
+    total: int
+
+
+class ProtectedFieldOut(Schema):
+    field: str
+    present: bool
+    can_reveal: bool
+    value: None = Field(None, description="Always null here; reveal with the reveal operation")
+
+
+class AcquisitionOut(Schema):
+    id: uuid.UUID
+    recorded_at: datetime
+    collected_at: datetime | None
+    collected_by: str
+    source_url: str
+    note: str
+    original_path: str
+    actor: str
+    protected: list[ProtectedFieldOut]
+
+
+class DerivedOut(Schema):
+    id: uuid.UUID
+    kind: str
+    sha256: str
+    size: int
+    media_type: str
+    details: dict[str, Any]
+
+
+class ItemDetailOut(ItemOut):
+    metadata: dict[str, Any]
+    extraction_errors: list[Any]
+    acquisitions: list[AcquisitionOut]
+    derived: list[DerivedOut]
+
+
+class IngestResultOut(Schema):
+    path: str
+    status: str
+    item: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+    error: str | None = None
+    extraction_errors: list[str] = []
+    acquisition_recorded: bool = False
+
+
+class IngestOut(Schema):
+    files: int
+    new: int
+    duplicate: int
+    error: int
+    flagged: int
+    results: list[IngestResultOut]
+
+
+class RevealOut(Schema):
+    field: str
+    value: str
+
+
+class ItemQuery(Schema):
+    collection: int | None = None
+    media: str = Field("", max_length=255, description="image, video, audio, document, text, "
+                                                       "or an exact media type")
+    ingested_from: date | None = None
+    ingested_to: date | None = None
+    source: str = Field("", max_length=300, description="part of an acquisition's URL or "
+                                                        "collector")
+    sha256_prefix: str = Field("", max_length=71)
+    q: str = Field("", max_length=300, description="part of a file name, or a hash prefix")
+    flagged: bool | None = None
+    sort: str = Field("-ingested", description="ingested, name, size or type; - for descending")
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+def item_out(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id, "collection": item.collection_id, "collection_name": item.collection.name,
+        "sha256": item.sha256, "size": item.size, "media_type": item.media_type,
+        "original_name": item.original_name, "created_at": item.created_at,
+        "flagged": item.flagged,
+    }
+
+
+def _text(value: str, name: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput(f"{name} contains a NUL character; expected plain text")
+    return value
+
+
+@router.get("/collections", response={200: list[CollectionOut], **ERRORS})
+@rule(SIGNED_IN)
+def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
+    """The collections you belong to, with your role and their item counts."""
+    return [
+        {"id": c["collection"].id, "name": c["collection"].name,
+         "description": c["collection"].description, "items": c["items"],
+         "role": str(c["role"])}
+        for c in collections_visible(user=request.auth)
+    ]
+
+
+@router.get("/items", response={200: ItemPage, **ERRORS})
+@rule(SIGNED_IN)
+def list_items(request: HttpRequest, query: Query[ItemQuery]) -> dict[str, Any]:
+    """Items in your collections: filtered, sorted, one page at a time."""
+    filters = ItemFilters(
+        collection=query.collection, media=_text(query.media, "media"),
+        ingested_from=query.ingested_from, ingested_to=query.ingested_to,
+        source=_text(query.source, "source"), sha256_prefix=query.sha256_prefix,
+        query=_text(query.q, "q"), flagged=query.flagged, sort=query.sort)
+    paginator = Paginator(items_visible(user=request.auth, filters=filters), query.page_size)
+    page = paginator.get_page(query.page)
+    return {"items": [item_out(i) for i in page], "page": page.number,
+            "pages": paginator.num_pages, "total": paginator.count}
+
+
+@router.post("/items", response={200: IngestOut, 413: ErrorOut, **ERRORS})
+@rule(OnCollection(Permission.INGEST))
+def ingest(
+    request: HttpRequest,
+    collection: Form[int],
+    files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    source_url: Form[str] = "",
+    collected_by: Form[str] = "",
+    collected_at: Form[datetime | None] = None,
+    note: Form[str] = "",
+    source_person: Form[str] = "",
+) -> dict[str, Any]:
+    """Upload files (multipart) into a collection where your role may ingest.
+
+    ``source_person`` (who gave the material) is a protected field: stored
+    encrypted, shown only through an audited reveal.
+    """
+    if upload_refused(request):
+        raise TooLarge(f"the upload exceeds the limit of {upload_limit():,} bytes")
+    facts = AcquisitionFacts(actor=actor_of(request), source_url=source_url,
+                             collected_by=collected_by, collected_at=collected_at, note=note,
+                             source_person=source_person)
+    uploads = [Upload(path=Path(f.temporary_file_path()), name=f.name or "unnamed")
+               for f in files or []]
+    summary, results = evidence_upload(user=request.auth, collection_id=collection,
+                                       uploads=uploads, facts=facts)
+    return {"files": summary.files, "new": summary.new, "duplicate": summary.duplicate,
+            "error": summary.error, "flagged": summary.flagged,
+            "results": [r.to_json() for r in results]}
+
+
+@router.get("/items/{item_id}", response={200: ItemDetailOut, **ERRORS})
+@rule(Permission.VIEW_ITEMS)
+def get_item(request: HttpRequest, item_id: uuid.UUID) -> dict[str, Any]:
+    """One item: metadata, acquisitions (protected fields masked) and derived files."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
+    record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.VIEWED,
+                      actor=actor_of(request))
+    acquisitions = []
+    for acquisition in item.acquisitions.all():
+        acquisition.item = item
+        acquisitions.append({
+            "id": acquisition.id, "recorded_at": acquisition.recorded_at,
+            "collected_at": acquisition.collected_at, "collected_by": acquisition.collected_by,
+            "source_url": acquisition.source_url, "note": acquisition.note,
+            "original_path": acquisition.original_path, "actor": acquisition.actor,
+            "protected": [m.to_json() for m in acquisition_masked(user=request.auth,
+                                                                  acquisition=acquisition)],
+        })
+    return {
+        **item_out(item),
+        "metadata": item.metadata, "extraction_errors": item.extraction_errors,
+        "acquisitions": acquisitions,
+        "derived": [{"id": d.id, "kind": d.kind, "sha256": d.sha256, "size": d.size,
+                     "media_type": d.media_type, "details": d.details}
+                    for d in item.derived.all()],
+    }
+
+
+@router.get("/items/{item_id}/download", response={200: bytes, **ERRORS},
+            openapi_extra={"responses": {200: {"content": {"application/octet-stream": {}}}}})
+@rule(Permission.DOWNLOAD)
+def download_item(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
+    """The original bytes, as an attachment."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.DOWNLOAD)
+    record_item_event(item_id=item.id, item_sha256=item.sha256, action=Action.DOWNLOADED,
+                      actor=actor_of(request))
+    return FileResponse(instance_store().open(Digest(item.sha256)), as_attachment=True,
+                        filename=item.original_name, content_type="application/octet-stream")
+
+
+@router.post("/items/{item_id}/acquisitions/{acquisition_id}/reveal/{field}",
+             response={200: RevealOut, **ERRORS})
+@rule(Permission.REVEAL_PROTECTED)
+def reveal(request: HttpRequest, item_id: uuid.UUID, acquisition_id: uuid.UUID,
+           field: str) -> dict[str, str]:
+    """Reveal a protected field of an acquisition; the reveal is recorded in the custody log."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
+    acquisition = Acquisition.objects.filter(id=acquisition_id, item=item).first()
+    if acquisition is None:
+        raise NotFound("not found")
+    acquisition.item = item
+    value = protected_reveal(user=request.auth, acquisition=acquisition, field=field,
+                             actor=actor_of(request))
+    return {"field": field, "value": value}
