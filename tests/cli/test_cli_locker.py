@@ -223,3 +223,32 @@ class TestUserCommands:
         assert result.returncode == 2 and "password refused" in result.stderr
         bad = svidok(instance, "user", "grant", "olena", "Field", "god", check=False)
         assert bad.returncode == 2 and "'god' is not one of" in bad.stderr
+
+    def test_tokens_made_listed_revoked(self, instance):
+        subprocess.run([*SVIDOK, "user", "add", "olena", "--password-stdin"], env=instance,
+                       input="correct horse battery staple\n", check=True, timeout=60,
+                       capture_output=True, text=True)
+        made = json.loads(svidok(instance, "user", "token", "create", "olena", "--name", "ci",
+                                 "--json").stdout)
+        assert made["token"].startswith(made["prefix"]) and len(made["token"]) > 40
+        listed = json.loads(svidok(instance, "user", "token", "list", "olena", "--json").stdout)
+        assert [(t["prefix"], t["revoked"]) for t in listed] == [(made["prefix"], False)]
+        assert made["token"] not in json.dumps(listed)
+        svidok(instance, "user", "token", "revoke", "olena", made["prefix"])
+        listed = json.loads(svidok(instance, "user", "token", "list", "olena", "--json").stdout)
+        assert listed[0]["revoked"] is True
+
+
+def test_source_person_from_stdin_is_sealed_and_verify_passes(instance, tmp_path):
+    make_jpeg(tmp_path / "w.jpg", 5)
+    result = subprocess.run(
+        [*SVIDOK, "ingest", str(tmp_path / "w.jpg"), "--collection", "Field",
+         "--source-person-stdin", "--json"],
+        env=instance, input="Synthetic Witness Q\n", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Synthetic" not in result.stdout + result.stderr
+    home = Path(instance["SVIDOK_HOME"])
+    assert (home / "keys" / "fields.key").stat().st_mode & 0o777 == 0o600
+    if not instance.get("SVIDOK_DATABASE_URL"):
+        assert b"Synthetic Witness Q" not in (home / "svidok.sqlite3").read_bytes()
+    assert json.loads(svidok(instance, "verify", "--json").stdout.splitlines()[-1])["ok"]

@@ -43,12 +43,15 @@ def _parse_moment(value: str | None) -> datetime | None:
 @click.option("--collected-at", default=None,
               help="When it was collected, ISO 8601 with time zone.")
 @click.option("--note", default="", help="A note recorded with the acquisition.")
+@click.option("--source-person-stdin", is_flag=True,
+              help="Read who gave the material (name, contact) from standard input: a "
+                   "protected field, encrypted at rest and never put on the command line.")
 @actor_option
 @json_option
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str, source_url: str,
-           collected_by: str, collected_at: str | None, note: str, actor: str | None,
-           as_json: bool) -> None:
+           collected_by: str, collected_at: str | None, note: str, source_person_stdin: bool,
+           actor: str | None, as_json: bool) -> None:
     """Preserve files (folders are walked recursively) as evidence items.
 
     Each file's bytes are stored once, by SHA-256; a file already held in the
@@ -74,6 +77,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str, source_
         collected_by=collected_by,
         collected_at=moment,
         note=note,
+        source_person=sys.stdin.readline().strip() if source_person_stdin else "",
     )
     show_bar = not as_json and is_terminal()
 

@@ -101,4 +101,64 @@ def revoke(ctx: click.Context, username: str, collection: str, actor: str | None
     click.echo(f"{username} no longer has a role in {collection}")
 
 
+@user.group()
+def token() -> None:
+    """Personal API tokens (sent as 'Authorization: Bearer <token>')."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, to tell tokens apart.")
+@json_option
+@actor_option
+@click.pass_context
+def token_create(ctx: click.Context, username: str, name: str, as_json: bool,
+                 actor: str | None) -> None:
+    """Make a token for USERNAME and print it: it is shown this once, only its hash is kept."""
+    setup_django(ctx)
+    from svidok.apps.accounts.tokens import api_token_create
+
+    made, raw = api_token_create(username=username, name=name, actor=actor or default_actor())
+    if as_json:
+        emit_json({"username": username, "name": made.name, "prefix": made.prefix,
+                   "token": raw})
+        return
+    click.echo(raw)
+
+
+@token.command("list")
+@click.argument("username")
+@json_option
+@click.pass_context
+def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
+    """List USERNAME's tokens (their prefixes, never the secrets)."""
+    setup_django(ctx)
+    from svidok.apps.accounts.tokens import api_token_list
+
+    rows = [{"prefix": t.prefix, "name": t.name, "created_at": t.created_at.isoformat(),
+             "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+             "revoked": t.revoked_at is not None}
+            for t in api_token_list(username=username)]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        state = "revoked" if row["revoked"] else f"last used {row['last_used_at'] or 'never'}"
+        click.echo(f"{row['prefix']}…  {row['name']}  ({state})")
+
+
+@token.command("revoke")
+@click.argument("username")
+@click.argument("prefix")
+@actor_option
+@click.pass_context
+def token_revoke(ctx: click.Context, username: str, prefix: str, actor: str | None) -> None:
+    """Revoke USERNAME's token that starts with PREFIX (as `token list` shows it)."""
+    setup_django(ctx)
+    from svidok.apps.accounts.tokens import api_token_revoke
+
+    api_token_revoke(username=username, prefix=prefix, actor=actor or default_actor())
+    click.echo(f"revoked {prefix}…")
+
+
 COMMANDS = [user]

@@ -54,4 +54,5 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
 def upload_refused(request: Any) -> bool:
     """Whether the request's upload was cut off for exceeding the limit."""
+    request.FILES  # noqa: B018 — parsing is lazy; the handler marks the request while parsing
     return bool(getattr(request, TOO_LARGE, False))

@@ -67,8 +67,13 @@ def acquisition_record(acquisition: Acquisition) -> dict[str, Any]:
     if acquisition.source_person_sealed:
         # A commitment, not the value: the log never holds a protected field.
         from svidok.apps.evidence.protected import source_person_commitment
+        from svidok.core.errors import VerificationError
 
-        record["source_person_commitment"] = source_person_commitment(acquisition)
+        try:
+            record["source_person_commitment"] = source_person_commitment(acquisition)
+        except VerificationError:
+            # An altered ciphertext no longer matches what was logged: `verify` says so.
+            record["source_person_commitment"] = "undecryptable"
     return record
 
 
