@@ -26,7 +26,7 @@ run: $(STAMP) system-deps
 	$(BIN)/svidok --home $(HOME_DIR) serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
-	@scripts/system-deps.sh --with-postgres
+	@scripts/system-deps.sh --with-postgres --with-browser
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
@@ -36,7 +36,8 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	scripts/with-postgres.sh $(BIN)/pytest -q -m "not sqlite_only" $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps
+bench: $(STAMP)
+	@scripts/system-deps.sh --with-wrk
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools Svidok uses, with apt-get, when they are missing and we can.
-# Usage: scripts/system-deps.sh [--with-postgres]
+# Usage: scripts/system-deps.sh [--with-postgres] [--with-browser] [--with-wrk]
 # Without root (or sudo) it names what is missing and how to install it, and goes on.
 set -euo pipefail
 
@@ -10,11 +10,20 @@ declare -A wanted=(
   [ffprobe]=ffmpeg
   [file]=file            # brings libmagic, which content sniffing uses
 )
-if [[ "${1:-}" == "--with-postgres" ]]; then
-  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
-    wanted[initdb]=postgresql
-  fi
-fi
+for option in "$@"; do
+  case "$option" in
+    --with-postgres)  # the test suite's second run
+      if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+        wanted[initdb]=postgresql
+      fi ;;
+    --with-browser)   # end-to-end tests drive Debian's Chromium
+      wanted[chromium]=chromium
+      wanted[chromedriver]=chromium-driver ;;
+    --with-wrk)       # the web load benchmark
+      wanted[wrk]=wrk ;;
+    *) echo "unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for tool in "${!wanted[@]}"; do

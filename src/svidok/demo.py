@@ -99,11 +99,14 @@ def demo_user() -> tuple[str, str]:
 def demo_populate() -> dict[str, Any]:
     folder = demo_files(settings.SVIDOK_PATHS.home / "demo-files")
     facts = AcquisitionFacts(actor="svidok-demo", collected_by="Svidok demo generator",
-                             note="synthetic demo material")
+                             note="synthetic demo material",
+                             source_person="Synthetic Source (demo), +380 00 000 0000")
     evidence_ingest(paths=[folder], collection_name=DEMO_COLLECTION, facts=facts)
     username, password = demo_user()
-    membership_grant(username=username, collection_name=DEMO_COLLECTION, role=Role.ADMIN,
-                     actor="svidok-demo")
+    # Investigator, not admin: administrators must set up a second factor first,
+    # which a first look at the demo should not require.
+    membership_grant(username=username, collection_name=DEMO_COLLECTION,
+                     role=Role.INVESTIGATOR, actor="svidok-demo")
     return {
         "collection": DEMO_COLLECTION,
         "items": Item.objects.filter(collection__name=DEMO_COLLECTION).count(),

@@ -28,8 +28,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
 
-from tests.live_server import LiveSvidok
-from tests.live_server import live_svidok  # noqa: F401 — module-scoped fixture
+from tests.live_server import (
+    LiveSvidok,
+    live_svidok,  # noqa: F401 — module-scoped fixture
+)
 
 pytestmark = pytest.mark.slow
 
