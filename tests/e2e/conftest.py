@@ -83,6 +83,7 @@ class Ui:
     folder: Path
     console: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)
     shots: list[Path] = field(default_factory=list)
 
     def shot(self, step: str) -> Path:
@@ -100,17 +101,31 @@ class Ui:
 
     def record_console(self, message) -> None:  # playwright.sync_api.ConsoleMessage
         where = (message.location or {}).get("url", "")
-        if message.type == "error" and urlsplit(where).path == "/favicon.ico":
-            return  # the browser asks for it on its own; the app has none (answers 404)
         self.console.append(f"{message.type}: {message.text} [{where}]")
 
+    def record_response(self, response) -> None:  # playwright.sync_api.Response
+        if response.status >= 400:
+            kind = response.request.resource_type
+            self.http_errors.append(f"{kind} {response.status} {response.url}")
+
     def problems(self) -> list[str]:
-        """CSP violations and script errors seen so far (console errors included)."""
-        return [m for m in self.console if "Refused to" in m or "CSP violation" in m
-                or m.startswith("error:")] + [f"page error: {e}" for e in self.errors]
+        """CSP violations, script errors, console errors and failed subresources so far.
+
+        Pages answered with an error status (a wrong code is a 400) are the tests'
+        business and are checked there; Chromium logs them as "Failed to load
+        resource", which is therefore left out here, as is the favicon the browser
+        asks for on its own.
+        """
+        console = [m for m in self.console
+                   if ("Refused to" in m or "CSP violation" in m or m.startswith("error:"))
+                   and "Failed to load resource" not in m]
+        subresources = [e for e in self.http_errors if not e.startswith("document ")
+                        and urlsplit(e.rsplit(" ", 1)[-1]).path != "/favicon.ico"]
+        return console + subresources + [f"page error: {e}" for e in self.errors]
 
     def assert_clean(self) -> None:
-        assert self.problems() == [], "console errors or CSP violations on the pages visited"
+        problems = self.problems()
+        assert not problems, "console errors or CSP violations:\n" + "\n".join(problems)
 
 
 def _test_name(node: pytest.Item) -> str:
@@ -129,6 +144,7 @@ def ui(browser, live_svidok: LiveSvidok, screenshot_dir: Path,  # noqa: F811
     session = Ui(page=page, live=live_svidok, test_name=_test_name(request.node),
                  folder=screenshot_dir)
     page.on("console", session.record_console)
+    page.on("response", session.record_response)
     page.on("pageerror", lambda e: session.errors.append(str(e)))
     try:
         yield session

@@ -368,6 +368,24 @@ def test_switch_to_ukrainian_and_back(ui: Ui) -> None:
     ui.assert_clean()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "src bug: POST /logout/ answers 500 (TemplateDoesNotExist registration/logged_out.html): "
+    "no LOGOUT_REDIRECT_URL in settings, no next_page on LogoutView, no such template. "
+    "Remove this marker once logging out lands on a page."))
+def test_log_out(ui: Ui) -> None:
+    page = ui.page
+    _log_in_investigator(ui)
+    with page.expect_navigation() as navigation:
+        page.locator("form.logout button", has_text="Log out").click()
+    ui.shot("after-logout")
+    assert navigation.value is not None and navigation.value.status == 200, (
+        f"logging out answered HTTP {navigation.value and navigation.value.status}")
+    expect(page.locator("form.logout")).to_have_count(0)  # nobody is signed in
+    page.goto("/items/")
+    assert _path(page) == "/login/"
+    ui.assert_clean()
+
+
 # 7 ────────────────────────────────────────────────────────────────────────────────
 
 
@@ -394,8 +412,9 @@ def test_administrator_sets_up_and_uses_the_second_factor(ui: Ui) -> None:
 
     page.fill("input[name=code]", _wrong_code(key))
     page.click("form.login button[type=submit]")
-    expect(page.locator("p.error")).to_be_visible()
+    expect(page.locator("p.error")).to_contain_text("not the one the app shows now")
     expect(page.locator("h1")).to_have_text("Set up a second factor")
+    expect(page.locator("code.secret")).to_have_text(key)
     ui.shot("setup-wrong-code")
 
     time.sleep(1.2)  # django-otp refuses any attempt within a second of a failure
@@ -408,8 +427,9 @@ def test_administrator_sets_up_and_uses_the_second_factor(ui: Ui) -> None:
     expect(page.locator("header nav a", has_text="Audit")).to_have_count(1)
     ui.shot("enabled")
 
-    page.locator("form.logout button").click()
-    page.wait_for_load_state()
+    # Logging out ends the session (what the logout page answers: test_log_out).
+    with page.expect_navigation():
+        page.locator("form.logout button").click()
     page.goto("/collections/")
     assert _path(page) == "/login/" and _query(page)["next"] == ["/collections/"]  # signed out
     ui.log_in(live.admin)

@@ -1,16 +1,18 @@
 """Schema fuzzing of the REST API against a running Svidok (schemathesis).
 
-Every operation in ``/api/v1/openapi.json`` is fuzzed over HTTP against a real
-``svidok serve`` (gunicorn), with valid and invalid inputs, as:
+Every operation of ``/api/v1/openapi.json`` is fuzzed over HTTP against a real
+``svidok serve`` (gunicorn), with schema-valid and schema-violating inputs
+(schemathesis' examples, coverage and fuzzing phases), as:
 
-- the investigator of collection "Field" (token): no server errors, responses
-  conform to the documented schema (status code, content type, body), invalid
-  input is rejected, valid input accepted;
-- the same, with real item, acquisition and collection ids drawn into the path
-  and form parameters, so that the 200 paths (item view, download, events,
-  proof, reveal, upload) are fuzzed too, not only the 404s of random UUIDs;
-- nobody (no token) and a garbage token: 401 everywhere, except the public
-  documentation and schema.
+- the investigator of collection "Field": no server errors; responses conform
+  to the documented schema (status code, content type, headers, body);
+  invalid input is rejected, valid input accepted; credentials are not ignored;
+- the same, with real item, acquisition and collection ids put into the
+  path and form parameters, so that the 200 paths (item, download, events,
+  proof, reveal, upload into "Field") are fuzzed too, not only the 404s of
+  random UUIDs;
+- nobody (no ``Authorization``) and garbage, revoked or disabled users'
+  tokens: 401 everywhere, except the public schema and documentation.
 
 Every error response must have exactly the API's one error shape,
 ``{"message": str, "extra": object}``.
@@ -19,6 +21,7 @@ Every error response must have exactly the API's one error shape,
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -27,10 +30,14 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, Response
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from tests.live_server import (
     LiveSvidok,
-    live_svidok,  # noqa: F401 — module-scoped fixture
+    live_svidok,  # noqa: F401 — module-scoped fixture: a real `svidok serve`
 )
 
 pytestmark = pytest.mark.slow
@@ -43,7 +50,28 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                            HealthCheck.data_too_large],
 )
-GARBAGE_TOKENS = ["svk_" + "A" * 43, "garbage", "svk_", "Bearer svk_x"]
+REVEAL = "POST /api/v1/items/{item_id}/acquisitions/{acquisition_id}/reveal/{field}"
+
+# Schema-valid requests the server refuses with 400/422 because the published schema does
+# not state the constraint the server applies. Each is a reported schema bug; until the
+# schema carries the constraint, only these exact refusals are excused from
+# positive_data_acceptance (everything else about the response is still checked).
+UNDOCUMENTED_REFUSALS: dict[str, re.Pattern[str]] = {
+    # `sort` is a free string in the schema; the server takes only (-)ingested|name|size|type.
+    # `sha256_prefix` is a free string; the server takes only hex digits (with "sha256:").
+    # `media`, `source`, `q`: the server refuses NUL characters the schema allows.
+    "GET /api/v1/items": re.compile(r"cannot sort by|hash prefix is hexadecimal"
+                                    r"|contains a NUL character"),
+    # `field` is a free string; the only protected field is "source_person".
+    REVEAL: re.compile(r"is not a protected field"),
+    # `collected_at` is documented as date-time *or null*, but a multipart form cannot carry
+    # a null: its only spellings ("" or "null") are refused with 422.
+    "POST /api/v1/items": re.compile(r'"location": \["form", "collected_at"\]'),
+}
+# Schema-violating requests the server accepts: pydantic's lax mode reads an integer as a
+# Unix time where the schema says `format: date` / `date-time` (e.g. `?ingested_to=0`,
+# `collected_at=0`). Reported; excused from negative_data_rejection only for those params.
+LAX_DATE_PARAMETERS = {"ingested_from", "ingested_to", "collected_at"}
 
 
 @schemathesis.check
@@ -51,44 +79,89 @@ def svidok_error_shape(ctx: CheckContext, response: Response, case: Case) -> boo
     """Every 4xx/5xx answer of the API is exactly ``{"message": str, "extra": object}``."""
     if response.status_code < 400:
         return None
+    if response.status_code == 405 and case.method.upper() != case.operation.method.upper():
+        # Known bug (reported, see test_unsupported_method_has_the_error_shape): Django answers
+        # a method the route lacks with text/html "Method not allowed" before the API sees it.
+        return None
     content_type = response.headers.get("content-type", [""])[0]
     assert content_type.startswith("application/json"), (
-        f"{response.status_code} error answered with Content-Type {content_type!r}, "
-        f"not the JSON error shape: {response.text[:200]!r}")
+        f"{response.status_code} answered with Content-Type {content_type!r}, not the API's "
+        f"JSON error shape: {response.text[:200]!r}")
     body = json.loads(response.text)
     assert isinstance(body, dict) and set(body) == {"message", "extra"}, (
-        f"{response.status_code} error body is not {{message, extra}}: {body!r}")
+        f"{response.status_code} error body is not exactly {{message, extra}}: {body!r}")
     assert isinstance(body["message"], str) and body["message"], body
     assert isinstance(body["extra"], dict), body
     return True
 
 
-def _load_schema() -> schemathesis.BaseSchema:
-    # The schema the API object publishes, built in-process so that pytest can parametrize
-    # one test per operation at collection time (schemathesis.pytest.from_fixture, which
-    # would load it from the live server, breaks on pytest 9.2: it uses the removed
-    # ``Node._nodeid``). test_live_schema_is_the_fuzzed_schema checks that the running
-    # server publishes exactly this document.
+def _load_schema() -> Any:
+    # Built in-process from the API object, so that pytest can parametrize one test per
+    # operation at collection time: schemathesis.pytest.from_fixture (loading from the live
+    # server) is broken on pytest >= 9.2, which removed `Node._nodeid` that it writes.
+    # test_live_schema_is_the_fuzzed_schema checks the server publishes exactly this document.
     from svidok.api.urls import api
 
     document = json.loads(json.dumps(api.get_openapi_schema()))
     return schemathesis.openapi.from_dict(document, config=schemathesis.Config(seed=20240525))
 
 
-schema = _load_schema()
+authed_schema = _load_schema()  # the investigator's token, through the auth provider below
+anonymous_schema = _load_schema()  # whatever credentials each test sends
+# Schemathesis builds the coverage phase's cases, credentials included, at collection time,
+# before the server (and its token) exists: they carry this stand-in, swapped just before
+# each request by call_and_validate.
+STAND_IN = "svk_stand-in-for-the-investigator-token"
 
 
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+@authed_schema.auth(refresh_interval=None)
+class InvestigatorToken:
+    """Applied to every case except those testing a missing or invalid credential."""
+
+    def get(self, case: Case, context: Any) -> str:
+        return STAND_IN
+
+    def set(self, case: Case, data: str, context: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
-@schema.parametrize()
+def _lax_date(case: Case) -> bool:
+    from schemathesis.generation.meta import negated_parameters
+
+    return any(name in LAX_DATE_PARAMETERS for name, _ in negated_parameters(case.meta))
+
+
+def call_and_validate(case: Case, live: LiveSvidok, **kwargs: Any) -> Response:
+    """``case.call_and_validate`` against the live server, minus the reported schema gaps."""
+    if case.headers and case.headers.get("Authorization") == f"Bearer {STAND_IN}":
+        case.headers["Authorization"] = f"Bearer {live.token}"
+    response = case.call(base_url=live.url, **kwargs)
+    excluded = []
+    if response.status_code in (400, 422):
+        pattern = UNDOCUMENTED_REFUSALS.get(case.operation.label)
+        if pattern is not None and pattern.search(response.text):
+            excluded.append(positive_data_acceptance)
+    if response.status_code < 300 and _lax_date(case):
+        excluded.append(negative_data_rejection)
+    transport = {"base_url": live.url, **kwargs}
+    case.validate_response(response, excluded_checks=excluded, headers=kwargs.get("headers"),
+                           transport_kwargs=transport)
+    return response
+
+
+# ---------------------------------------------------------------- as the investigator
+
+
+@authed_schema.parametrize()
 @FUZZ
 def test_fuzz_as_investigator(case: Case, live_svidok: LiveSvidok) -> None:  # noqa: F811
-    case.call_and_validate(base_url=live_svidok.url, headers=_auth(live_svidok.token))
+    _expect_authenticated(case, call_and_validate(case, live_svidok))
 
 
-# ---------------------------------------------------------------- real ids
+def _expect_authenticated(case: Case, response: Response) -> None:
+    """A valid case carries the investigator's token: never 401 (the stand-in was swapped)."""
+    if case.meta is not None and not case.meta.generation.mode.is_negative:
+        assert response.status_code != 401, response.text
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +170,18 @@ def known(live_svidok: LiveSvidok) -> dict[str, list[Any]]:  # noqa: F811
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {live_svidok.token}"
     collections = session.get(live_svidok.url + "/api/v1/collections", timeout=30).json()
-    items = session.get(live_svidok.url + "/api/v1/items", timeout=30).json()["items"]
+    items = session.get(live_svidok.url + "/api/v1/items", params={"page_size": 200},
+                        timeout=30).json()["items"]
     assert len(items) >= 3, items
     pairs = []
     for item in items:
         detail = session.get(f"{live_svidok.url}/api/v1/items/{item['id']}", timeout=30).json()
         pairs += [(item["id"], a["id"]) for a in detail["acquisitions"]]
-    assert pairs
-    return {"collections": [c["id"] for c in collections],
-            "items": [i["id"] for i in items], "acquisitions": pairs}
+    assert pairs and collections
+    return {"collections": [c["id"] for c in collections], "acquisitions": pairs}
 
 
-ITEM_SCOPED = schema.include(path_regex=r"\{item_id\}|^/api/v1/items$")
+ITEM_SCOPED = authed_schema.include(path_regex=r"\{item_id\}|^/api/v1/items$")
 
 
 @ITEM_SCOPED.parametrize()
@@ -116,20 +189,22 @@ ITEM_SCOPED = schema.include(path_regex=r"\{item_id\}|^/api/v1/items$")
 @FUZZ
 def test_fuzz_with_real_ids(case: Case, data: st.DataObject, known: dict[str, list[Any]],
                             live_svidok: LiveSvidok) -> None:  # noqa: F811
-    """Half the cases address an item (and acquisition, collection) that exists."""
-    path = case.path_parameters
-    if path and "item_id" in path and data.draw(st.booleans(), label="real item"):
-        item, acquisition = data.draw(st.sampled_from(known["acquisitions"]), label="real ids")
-        path["item_id"] = item
-        if "acquisition_id" in path:
-            path["acquisition_id"] = acquisition
-            if data.draw(st.booleans(), label="protected field"):
-                path["field"] = "source_person"
-    if (case.method == "POST" and isinstance(case.body, dict)
-            and data.draw(st.booleans(), label="real collection")):
-        case.body["collection"] = data.draw(st.sampled_from(known["collections"]),
-                                            label="collection")
-    case.call_and_validate(base_url=live_svidok.url, headers=_auth(live_svidok.token))
+    """Most schema-valid cases address an item, acquisition and collection that exist."""
+    if case.meta is None or not case.meta.generation.mode.is_negative:
+        # Only valid cases are redirected: a schema-violating value stays as generated.
+        path = case.path_parameters
+        if path and "item_id" in path and data.draw(st.integers(0, 3), label="real?") > 0:
+            item, acquisition = data.draw(st.sampled_from(known["acquisitions"]), label="ids")
+            path["item_id"] = item
+            if "acquisition_id" in path:
+                path["acquisition_id"] = acquisition
+                if data.draw(st.booleans(), label="protected field"):
+                    path["field"] = "source_person"
+        if (case.method.upper() == "POST" and isinstance(case.body, dict)
+                and data.draw(st.integers(0, 3), label="real collection?") > 0):
+            case.body["collection"] = data.draw(st.sampled_from(known["collections"]),
+                                                label="collection")
+    _expect_authenticated(case, call_and_validate(case, live_svidok))
 
 
 # ---------------------------------------------------------------- no or bad credentials
@@ -137,7 +212,7 @@ def test_fuzz_with_real_ids(case: Case, data: st.DataObject, known: dict[str, li
 
 @pytest.fixture(scope="module")
 def dead_tokens(live_svidok: LiveSvidok) -> list[str]:  # noqa: F811
-    """Tokens that once worked: one revoked, one of a disabled user."""
+    """Tokens that once worked: one revoked, one of a user since disabled."""
     live = live_svidok
     revoked = live.cli("user", "token", "create", live.investigator, "--name", "revoked").strip()
     live.cli("user", "token", "revoke", live.investigator, revoked[:12])
@@ -149,40 +224,43 @@ def dead_tokens(live_svidok: LiveSvidok) -> list[str]:  # noqa: F811
 
 
 def _expect_401(case: Case, response: Response) -> None:
+    if case.method.upper() != case.operation.method.upper():
+        # The coverage phase also probes methods the route lacks: 405 comes before auth.
+        assert response.status_code == 405, (case.method, response.status_code)
+        return
     assert response.status_code == 401, (
         f"{case.method} {case.formatted_path} without valid credentials answered "
         f"{response.status_code}: {response.text[:300]}")
     assert "authentication required" in response.json()["message"]
 
 
-@schema.parametrize()
+@anonymous_schema.parametrize()
 @FUZZ
 def test_fuzz_without_token(case: Case, live_svidok: LiveSvidok) -> None:  # noqa: F811
     # schemathesis fills the bearer scheme with a random token: send none at all.
     if case.headers:
         case.headers.pop("Authorization", None)
-    response = case.call(base_url=live_svidok.url)
+    response = call_and_validate(case, live_svidok)
     assert "Authorization" not in response.request.headers
     _expect_401(case, response)
-    case.validate_response(response, transport_kwargs={"base_url": live_svidok.url})
 
 
-@schema.parametrize()
-@schema.given(data=st.data())
+@anonymous_schema.parametrize()
+@anonymous_schema.given(data=st.data())
 @FUZZ
 def test_fuzz_with_garbage_token(case: Case, data: st.DataObject, dead_tokens: list[str],
                                  live_svidok: LiveSvidok) -> None:  # noqa: F811
+    real = live_svidok.token
     token = data.draw(
-        st.sampled_from([*dead_tokens, *GARBAGE_TOKENS, live_svidok.token[:-1],
-                         live_svidok.token + "x", live_svidok.token.upper()])
+        st.sampled_from([*dead_tokens, real[:-1], real + "x", real.upper(), "svk_", "svk_" +
+                         "A" * 43, "svk_" + "A" * 200, "Bearer " + real])
         | st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=120),
         label="token")
-    scheme = data.draw(st.sampled_from(["Bearer", "bearer", "Token", ""]), label="scheme")
+    scheme = data.draw(st.sampled_from(["Bearer", "bearer", "Token", "Basic", ""]),
+                       label="scheme")
     headers = {"Authorization": f"{scheme} {token}".strip()}
-    response = case.call(base_url=live_svidok.url, headers=headers)
+    response = call_and_validate(case, live_svidok, headers=headers)
     _expect_401(case, response)
-    case.validate_response(response, headers=headers,
-                           transport_kwargs={"base_url": live_svidok.url, "headers": headers})
 
 
 # ---------------------------------------------------------------- the published schema
@@ -197,7 +275,16 @@ def test_schema_and_docs_are_public(live_svidok: LiveSvidok) -> None:  # noqa: F
 def test_live_schema_is_the_fuzzed_schema(live_svidok: LiveSvidok) -> None:  # noqa: F811
     """The running server publishes exactly the document the tests above were built from."""
     live = schemathesis.openapi.from_url(live_svidok.url + "/api/v1/openapi.json", timeout=30)
-    assert live.raw_schema == schema.raw_schema
-    labels = {op.ok().label for op in live.get_all_operations()}
-    assert "POST /api/v1/items" in labels
-    assert "POST /api/v1/items/{item_id}/acquisitions/{acquisition_id}/reveal/{field}" in labels
+    assert live.raw_schema == authed_schema.raw_schema
+    labels = {result.ok().label for result in live.get_all_operations()}
+    assert {"POST /api/v1/items", REVEAL} <= labels
+
+
+@pytest.mark.xfail(strict=True, reason="reported bug: 405 answers are text/html, not "
+                                       "the API's {message, extra} error shape")
+def test_unsupported_method_has_the_error_shape(live_svidok: LiveSvidok) -> None:  # noqa: F811
+    response = requests.put(live_svidok.url + "/api/v1/collections", timeout=30,
+                            headers={"Authorization": f"Bearer {live_svidok.token}"})
+    assert response.status_code == 405
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    assert set(response.json()) == {"message", "extra"}

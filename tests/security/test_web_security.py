@@ -108,3 +108,69 @@ class TestSettings:
     def test_tls_turns_on_secure_cookies_and_hsts(self, tmp_path):
         assert self.settings_in_subprocess(tmp_path, SVIDOK_TLS="1") == [
             "False", "True", "True", "31536000"]
+
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+class TestEscapingOnNewPages:
+    """User-supplied text on the dashboard, lists, upload results, account and reveal."""
+
+    @pytest.fixture
+    def investigator(self, svidok_home, tmp_path):
+        evidence_ingest(paths=[make_jpeg(tmp_path / "p.jpg", 3)], collection_name=HOSTILE,
+                        facts=AcquisitionFacts(actor="t", source_person=HOSTILE))
+        user_create(username="ivanna", password=PASSWORD, actor="test")
+        membership_grant(username="ivanna", collection_name=HOSTILE, role="investigator",
+                         actor="test")
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="ivanna"))
+        return client
+
+    def assert_escaped(self, response):
+        body = response.content.decode()
+        assert response.status_code < 500
+        assert HOSTILE not in body, "user text must be escaped"
+
+    def test_pages(self, investigator):
+        item = Item.objects.get()
+        for url in [reverse("dashboard"), reverse("collections"), reverse("items"),
+                    reverse("items") + "?q=" + HOSTILE, reverse("upload"),
+                    reverse("item", args=[item.id])]:
+            self.assert_escaped(investigator.get(url))
+
+    def test_revealed_value(self, investigator):
+        item = Item.objects.get()
+        acquisition = item.acquisitions.get()
+        response = investigator.post(reverse("reveal", args=[item.id, acquisition.id,
+                                                             "source_person"]))
+        assert response.status_code == 200
+        self.assert_escaped(response)
+        assert "&lt;script&gt;" in response.content.decode()
+
+    def test_upload_results_and_token_names(self, investigator, tmp_path):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        photo = make_jpeg(tmp_path / "u.jpg", 4).read_bytes()
+        collection = Item.objects.get().collection_id
+        response = investigator.post(reverse("upload"), {
+            "collection": collection,
+            "files": [SimpleUploadedFile(HOSTILE.replace("/", "") + ".jpg", photo)]})
+        assert response.status_code == 200
+        assert "<script>" not in response.content.decode()
+        investigator.post(reverse("token-create"), {"name": HOSTILE})
+        self.assert_escaped(investigator.get(reverse("account")))
+
+    def test_upload_post_needs_csrf(self, investigator, tmp_path):
+        strict = Client(enforce_csrf_checks=True)
+        strict.cookies = investigator.cookies
+        collection = Item.objects.get().collection_id
+        response = strict.post(reverse("upload"), {"collection": collection})
+        assert response.status_code == 403
+
+    def test_reveal_needs_csrf(self, investigator):
+        strict = Client(enforce_csrf_checks=True)
+        strict.cookies = investigator.cookies
+        item = Item.objects.get()
+        url = reverse("reveal", args=[item.id, item.acquisitions.get().id, "source_person"])
+        assert strict.post(url).status_code == 403
