@@ -201,3 +201,29 @@ class TestDocumentation:
         html = Client().get("/api/v1/docs").content.decode()
         assert "swagger-ui-bundle.js" in html
         assert "cdn" not in html.lower() and "https://" not in html
+
+
+def test_export_zip_holds_original_metadata_and_a_proof_covering_it(api, svidok_home):
+    import io
+    import zipfile
+
+    item = Item.objects.first()
+    assert api.get(f"/api/v1/items/{item.id}/export").status_code == 403  # investigator
+    get_user_model().objects.create_user("lawyer")
+    membership_grant(username="lawyer", collection_name="Field", role="legal", actor="t")
+    legal = Client(HTTP_AUTHORIZATION="Bearer " + api_token_create(
+        username="lawyer", name="t", actor="t")[1])
+    response = legal.get(f"/api/v1/items/{item.id}/export")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = sorted(archive.namelist())
+    assert names == sorted([f"{item.sha256}/{item.original_name}",
+                            f"{item.sha256}/metadata.json", f"{item.sha256}/custody-proof.json"])
+    import hashlib
+
+    assert hashlib.sha256(archive.read(f"{item.sha256}/{item.original_name}")).hexdigest() \
+        == item.sha256
+    bundle = json.loads(archive.read(f"{item.sha256}/custody-proof.json"))
+    verify_proof_bundle(bundle, trusted_public_key=instance_public_key())
+    assert any(json.loads(e["event"])["action"] == Action.EXPORTED for e in bundle["events"])
+    assert not list((svidok_home / "work").glob("export-*")), "nothing left behind"

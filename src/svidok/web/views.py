@@ -30,7 +30,12 @@ from svidok.apps.evidence.selectors import (
     collections_visible,
     items_visible,
 )
-from svidok.apps.evidence.services import AcquisitionFacts, Upload, evidence_upload
+from svidok.apps.evidence.services import (
+    AcquisitionFacts,
+    Upload,
+    evidence_upload,
+    item_export_archive,
+)
 from svidok.apps.evidence.store import instance_store
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
@@ -189,6 +194,8 @@ def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
         "metadata": sorted((item.metadata.get("summary") or {}).items()),
         "can_download": can(user=request.user, permission=Permission.DOWNLOAD,
                             collection=item.collection),
+        "can_export": can(user=request.user, permission=Permission.EXPORT,
+                          collection=item.collection),
         "can_audit": can(user=request.user, permission=Permission.VIEW_AUDIT,
                          collection=item.collection),
     }
@@ -242,6 +249,14 @@ def item_download(request: HttpRequest, item: Item) -> FileResponse:
     # by the browser, whatever its bytes claim to be.
     return FileResponse(stream, as_attachment=True, filename=item.original_name,
                         content_type="application/octet-stream")
+
+
+@item_view(Permission.EXPORT)
+def item_export_zip(request: HttpRequest, item: Item) -> FileResponse:
+    """Original, metadata and custody proof bundle in one ZIP (recorded as an export)."""
+    archive = item_export_archive(item=item, actor=_actor(request))
+    return FileResponse(archive, as_attachment=True, filename=f"svidok-{item.sha256[:16]}.zip",
+                        content_type="application/zip")
 
 
 @item_view(Permission.VIEW_ITEMS)

@@ -20,7 +20,12 @@ from svidok.apps.custody.services import Action, record_item_event
 from svidok.apps.evidence.models import Acquisition, Item
 from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
 from svidok.apps.evidence.selectors import ItemFilters, collections_visible, items_visible
-from svidok.apps.evidence.services import AcquisitionFacts, Upload, evidence_upload
+from svidok.apps.evidence.services import (
+    AcquisitionFacts,
+    Upload,
+    evidence_upload,
+    item_export_archive,
+)
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
 from svidok.core.errors import InvalidInput, NotFound, TooLarge
@@ -247,6 +252,17 @@ def download_item(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
                       actor=actor_of(request))
     return FileResponse(instance_store().open(Digest(item.sha256)), as_attachment=True,
                         filename=item.original_name, content_type="application/octet-stream")
+
+
+@router.get("/items/{item_id}/export", response={200: bytes, **ERRORS},
+            openapi_extra={"responses": {200: {"content": {"application/zip": {}}}}})
+@rule(Permission.EXPORT)
+def export_item(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
+    """A ZIP of the original, its metadata and a custody proof bundle covering the export."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.EXPORT)
+    archive = item_export_archive(item=item, actor=actor_of(request))
+    return FileResponse(archive, as_attachment=True, filename=f"svidok-{item.sha256[:16]}.zip",
+                        content_type="application/zip")
 
 
 @router.post("/items/{item_id}/acquisitions/{acquisition_id}/reveal/{field}",

@@ -28,12 +28,13 @@ import os
 import shutil
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -462,3 +463,27 @@ def item_export(*, item: Item, destination: Path, actor: str) -> Path:
         json.dumps(log_item_proof(item_id=item.id), ensure_ascii=False, indent=2),
         encoding="utf-8")
     return target
+
+
+def item_export_archive(*, item: Item, actor: str) -> BinaryIO:
+    """The export of :func:`item_export` as one ZIP file, opened for reading.
+
+    The archive is built in the instance's work folder and unlinked once open, so
+    nothing is left behind however the download ends.
+    """
+    work = settings.SVIDOK_PATHS.work
+    work.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=work, prefix="export-"))
+    try:
+        item_export(item=item, destination=folder, actor=actor)
+        archive = folder / "export.zip"
+        # Stored, not deflated: photos and videos do not compress, and a court may
+        # want to see the original bytes in the archive as they are.
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED,
+                             allowZip64=True) as out:
+            for path in sorted((folder / item.sha256).iterdir()):
+                out.write(path, arcname=f"{item.sha256}/{path.name}")
+        stream = open(archive, "rb")  # noqa: SIM115 — handed to the caller
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stream
