@@ -82,8 +82,9 @@ class TestErrors:
         assert body["extra"]["errors"]
 
     def test_bad_sort_and_hash(self, api):
-        assert "cannot sort" in assert_error(api.get("/api/v1/items?sort=evil"), 400)["message"]
-        assert_error(api.get("/api/v1/items?sha256_prefix=zz"), 400)
+        assert_error(api.get("/api/v1/items?sort=evil"), 422)
+        assert_error(api.get("/api/v1/items?sha256_prefix=zz"), 422)
+        assert_error(api.get("/api/v1/items?collection=9223372036854775808"), 422)
 
     def test_nul_in_query_is_refused_not_crashed(self, api):
         assert_error(api.get("/api/v1/items", {"q": "a\x00b"}), 400)
@@ -122,7 +123,7 @@ class TestItems:
         url = f"/api/v1/items/{item.id}/acquisitions/{acquisition.id}/reveal/source_person"
         assert api.post(url).json() == {"field": "source_person", "value": "Synthetic Person"}
         assert CustodyEvent.objects.filter(action=Action.PROTECTED_REVEALED).count() == 1
-        assert_error(api.post(url.replace("source_person", "note")), 400)
+        assert_error(api.post(url.replace("source_person", "note")), 422)
 
     def test_download_is_logged_and_exact(self, api):
         item = Item.objects.first()
@@ -178,7 +179,23 @@ class TestUpload:
         assert Item.objects.count() == before
 
     def test_no_files(self, api):
-        assert_error(api.post("/api/v1/items", {"collection": api.collection}), 400)
+        assert_error(api.post("/api/v1/items", {"collection": api.collection}), 422)
+
+    @pytest.mark.parametrize("moment", ["yesterday", "2024-05-25T16:40:00",
+                                        "9999-12-31T23:59:59-23:59"])
+    def test_bad_collected_at(self, api, tmp_path, moment):
+        photo = make_jpeg(tmp_path / "m.jpg", 11).read_bytes()
+        body = assert_error(self.upload(api, ("m.jpg", photo), collected_at=moment), 400)
+        assert "collected_at" in body["message"] or "time zone" in body["message"]
+
+    def test_malformed_multipart_is_a_client_error(self, api):
+        response = api.generic("POST", "/api/v1/items", b"garbage",
+                               content_type="multipart/form-data")
+        assert_error(response, 400)
+
+    def test_unknown_paths_and_methods_have_the_error_shape(self, api):
+        assert_error(api.get("/api/v1/nothing"), 404)
+        assert_error(api.put("/api/v1/collections"), 405)
 
     def test_collection_of_others_does_not_exist(self, api, tmp_path):
         Collection.objects.create(name="Secret")

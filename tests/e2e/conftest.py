@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
 
 from tests.conftest import REPO
 from tests.live_server import LiveSvidok, live_svidok  # noqa: F401 — the module's server
@@ -64,6 +65,7 @@ def browser():
                     "(Playwright's own browser downloads are not used)", pytrace=False)
     from playwright.sync_api import sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                               args=CHROMIUM_ARGS)
@@ -77,7 +79,7 @@ def browser():
 class Ui:
     """A browser page on the live server, with what it logged and a screenshot helper."""
 
-    page: object  # playwright.sync_api.Page
+    page: Page
     live: LiveSvidok
     test_name: str
     folder: Path
@@ -99,14 +101,19 @@ class Ui:
         page.fill("input[name=password]", password or self.live.password)
         page.click("form.login button[type=submit]")
 
-    def record_console(self, message) -> None:  # playwright.sync_api.ConsoleMessage
+    def record_console(self, message: ConsoleMessage) -> None:
         where = (message.location or {}).get("url", "")
         self.console.append(f"{message.type}: {message.text} [{where}]")
 
-    def record_response(self, response) -> None:  # playwright.sync_api.Response
+    def record_response(self, response: Response) -> None:
         if response.status >= 400:
             kind = response.request.resource_type
             self.http_errors.append(f"{kind} {response.status} {response.url}")
+
+    def record_failed_request(self, request: Request) -> None:
+        if request.resource_type != "document":  # e.g. a download or a navigation away
+            self.http_errors.append(f"{request.resource_type} failed ({request.failure}) "
+                                    f"{request.url}")
 
     def problems(self) -> list[str]:
         """CSP violations, script errors, console errors and failed subresources so far.
@@ -143,8 +150,11 @@ def ui(browser, live_svidok: LiveSvidok, screenshot_dir: Path,  # noqa: F811
     page = context.new_page()
     session = Ui(page=page, live=live_svidok, test_name=_test_name(request.node),
                  folder=screenshot_dir)
+    for stale in screenshot_dir.glob(f"{session.test_name}-*.png"):  # from an earlier run
+        stale.unlink()
     page.on("console", session.record_console)
     page.on("response", session.record_response)
+    page.on("requestfailed", session.record_failed_request)
     page.on("pageerror", lambda e: session.errors.append(str(e)))
     try:
         yield session

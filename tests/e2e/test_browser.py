@@ -100,9 +100,9 @@ def test_investigator_logs_in_and_sees_the_dashboard(ui: Ui) -> None:
     counts = page.locator("div.counts")
     item_count = int(counts.locator("strong.count-items").inner_text())
     assert item_count >= 3  # the three photos ingested with the instance
-    expect(counts.locator("div", has_text="collections").locator("strong")).to_have_text("1")
-    expect(counts.locator("div", has_text="custody events").locator("strong")).not_to_have_text(
-        "0")
+    numbers = counts.locator("strong").all_inner_texts()
+    assert len(numbers) >= 4 and all(n.isdigit() for n in numbers), numbers
+    assert max(int(n) for n in numbers) > item_count  # the log holds several events per item
     recent = page.locator("table tbody tr a")
     assert recent.count() >= 3
     expect(page.locator("table tbody")).to_contain_text("street")
@@ -113,6 +113,7 @@ def test_investigator_logs_in_and_sees_the_dashboard(ui: Ui) -> None:
     page.locator("header nav a", has_text="Items").click()
     expect(page.locator("p.total")).to_have_text(f"{item_count} items")
     page.locator("header nav a", has_text="Collections").click()
+    expect(page.locator("table tbody tr")).to_have_count(1)  # only her one collection
     row = page.locator("table tbody tr", has_text=ui.live.collection)
     expect(row.locator("td").nth(2)).to_have_text(str(item_count))
     expect(row.locator("td").nth(3)).to_have_text("investigator")
@@ -146,7 +147,7 @@ def test_upload_two_files_with_progress_and_open_one(ui: Ui, tmp_path: Path) -> 
 
     results = page.locator("#upload-results")
     expect(results.locator("p.verdict.good")).to_have_text(
-        "2 files: 2 new, 0 already held, 0 failed.")
+        "Files: 2; new: 2; already held: 0; failed: 0.")
     assert page.evaluate(SAME_PAGE), "the upload reloaded the page instead of using XHR"
     assert _path(page) == "/upload/"
     progress = page.locator("#upload-progress")
@@ -173,7 +174,7 @@ def test_upload_two_files_with_progress_and_open_one(ui: Ui, tmp_path: Path) -> 
     page.set_input_files("input[type=file][name=files]", str(files[0]))
     page.click("#upload-form button[type=submit]")
     expect(results.locator("p.verdict.good")).to_have_text(
-        "1 files: 0 new, 1 already held, 0 failed.")
+        "Files: 1; new: 0; already held: 1; failed: 0.")
     expect(results.locator("table.results tbody tr td").nth(1)).to_have_text("duplicate")
     ui.shot("duplicate")
 
@@ -368,10 +369,6 @@ def test_switch_to_ukrainian_and_back(ui: Ui) -> None:
     ui.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: POST /logout/ answers 500 (TemplateDoesNotExist registration/logged_out.html): "
-    "no LOGOUT_REDIRECT_URL in settings, no next_page on LogoutView, no such template. "
-    "Remove this marker once logging out lands on a page."))
 def test_log_out(ui: Ui) -> None:
     page = ui.page
     _log_in_investigator(ui)
@@ -476,6 +473,8 @@ def test_pages_run_under_the_content_security_policy(ui: Ui) -> None:
         assert response is not None and response.status == 200, path
         policy = response.header_value("content-security-policy") or ""
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, (path, policy)
+        # The app's own scripts loaded (htmx is what makes filters and reveals work).
+        assert page.evaluate("() => typeof window.htmx") == "object", path
         if path == "/items/":
             item_path = page.locator("table.items tbody a").first.get_attribute("href")
     assert item_path

@@ -204,3 +204,16 @@ class TestDashboardAndAudit:
         assert "street-0.jpg" in user and "permission.granted" in user
         assert client.get(reverse("user-trail", args=["nobody"])).status_code == 404
         assert CustodyEvent.objects.filter(actor="web:andriy").exists()
+
+
+def test_logout_lands_on_the_login_page(client, field):
+    log_in(client, "andriy")
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert client.get(reverse("items")).status_code == 302
+
+
+def test_login_lands_on_the_dashboard(client, field):
+    response = client.post(reverse("login"), {"username": "andriy",
+                                              "password": "a long passphrase 1"})
+    assert response["Location"] == reverse("dashboard")

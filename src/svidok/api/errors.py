@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -17,6 +19,7 @@ from svidok.core.errors import (
     TooLarge,
     VerificationError,
 )
+from svidok.web.uploads import upload_limit, upload_refused
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        if upload_refused(request):  # the files were cut off, hence "missing"
+            return reply(request, 413, f"the upload exceeds the limit of {upload_limit():,} bytes")
         errors = [{"location": list(map(str, e.get("loc", ()))), "problem": str(e.get("msg", ""))}
                   for e in exc.errors]
         return reply(request, 422, "the request does not match the API's schema",
@@ -59,6 +64,23 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return reply(request, exc.status_code, str(exc.message))
+
+    # A malformed or oversized request body is the client's error, not the server's.
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return reply(request, 413, f"the request is too large: {exc}")
+
+    @api.exception_handler(MultiPartParserError)
+    def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        return reply(request, 400, f"malformed multipart body: {exc}")
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        return reply(request, 400, f"request refused: {exc}")
+
+    @api.exception_handler(BadRequest)
+    def bad_request(request: HttpRequest, exc: BadRequest) -> HttpResponse:
+        return reply(request, 400, f"bad request: {exc}")
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

@@ -32,7 +32,10 @@ def _parse_moment(value: str | None) -> datetime | None:
         raise click.BadParameter(
             f"give a time zone (e.g. +03:00 or Z) so the time is unambiguous; got {value!r}"
         )
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise click.BadParameter(f"{value!r} is out of range once converted to UTC") from exc
 
 
 @click.command()

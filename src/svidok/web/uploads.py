@@ -54,5 +54,8 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
 def upload_refused(request: Any) -> bool:
     """Whether the request's upload was cut off for exceeding the limit."""
-    request.FILES  # noqa: B018 — parsing is lazy; the handler marks the request while parsing
+    try:
+        request.FILES  # noqa: B018 — parsing is lazy; the handler marks the request while parsing
+    except Exception:  # noqa: S110 — a malformed body is reported by whoever parses it first
+        pass
     return bool(getattr(request, TOO_LARGE, False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest
@@ -25,6 +25,7 @@ from svidok.apps.evidence.services import (
     Upload,
     evidence_upload,
     item_export_archive,
+    moment_parse,
 )
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
@@ -33,6 +34,7 @@ from svidok.web.access import item_for
 from svidok.web.uploads import upload_limit, upload_refused
 
 router = Router(tags=["evidence"])
+MAX_ID = 2**63 - 1  # database ids are 64-bit; larger numbers name nothing
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
                           422: ErrorOut}
 
@@ -126,17 +128,18 @@ class RevealOut(Schema):
 
 
 class ItemQuery(Schema):
-    collection: int | None = None
+    collection: int | None = Field(None, ge=1, le=MAX_ID)
     media: str = Field("", max_length=255, description="image, video, audio, document, text, "
                                                        "or an exact media type")
     ingested_from: date | None = None
     ingested_to: date | None = None
     source: str = Field("", max_length=300, description="part of an acquisition's URL or "
                                                         "collector")
-    sha256_prefix: str = Field("", max_length=71)
+    sha256_prefix: str = Field("", max_length=71, pattern=r"^((sha256:)?[0-9a-fA-F]{1,64})?$")
     q: str = Field("", max_length=300, description="part of a file name, or a hash prefix")
     flagged: bool | None = None
-    sort: str = Field("-ingested", description="ingested, name, size or type; - for descending")
+    sort: str = Field("-ingested", pattern=r"^-?(ingested|name|size|type)$",
+                      description="ingested, name, size or type; - for descending")
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=200)
 
@@ -183,30 +186,37 @@ def list_items(request: HttpRequest, query: Query[ItemQuery]) -> dict[str, Any]:
             "pages": paginator.num_pages, "total": paginator.count}
 
 
-@router.post("/items", response={200: IngestOut, 413: ErrorOut, **ERRORS})
+# At least one file: ninja's File parameters take no constraints, so the schema says it.
+AT_LEAST_ONE_FILE = {"requestBody": {"content": {"multipart/form-data": {
+    "schema": {"properties": {"files": {"minItems": 1}}}}}}}
+
+
+@router.post("/items", response={200: IngestOut, 413: ErrorOut, **ERRORS},
+             openapi_extra=AT_LEAST_ONE_FILE)
 @rule(OnCollection(Permission.INGEST))
 def ingest(
     request: HttpRequest,
-    collection: Form[int],
-    files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    collection: Form[Annotated[int, Field(ge=1, le=MAX_ID)]],
+    files: File[list[UploadedFile]],
     source_url: Form[str] = "",
     collected_by: Form[str] = "",
-    collected_at: Form[datetime | None] = None,
+    collected_at: Form[str] = "",
     note: Form[str] = "",
     source_person: Form[str] = "",
 ) -> dict[str, Any]:
     """Upload files (multipart) into a collection where your role may ingest.
 
-    ``source_person`` (who gave the material) is a protected field: stored
-    encrypted, shown only through an audited reveal.
+    ``collected_at`` is ISO 8601 with a time zone (e.g. 2024-05-25T16:40:00+03:00),
+    or empty. ``source_person`` (who gave the material) is a protected field:
+    stored encrypted, shown only through an audited reveal.
     """
     if upload_refused(request):
         raise TooLarge(f"the upload exceeds the limit of {upload_limit():,} bytes")
     facts = AcquisitionFacts(actor=actor_of(request), source_url=source_url,
-                             collected_by=collected_by, collected_at=collected_at, note=note,
-                             source_person=source_person)
+                             collected_by=collected_by, collected_at=moment_parse(collected_at),
+                             note=note, source_person=source_person)
     uploads = [Upload(path=Path(f.temporary_file_path()), name=f.name or "unnamed")
-               for f in files or []]
+               for f in files]
     summary, results = evidence_upload(user=request.auth, collection_id=collection,
                                        uploads=uploads, facts=facts)
     return {"files": summary.files, "new": summary.new, "duplicate": summary.duplicate,
@@ -269,7 +279,7 @@ def export_item(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
              response={200: RevealOut, **ERRORS})
 @rule(Permission.REVEAL_PROTECTED)
 def reveal(request: HttpRequest, item_id: uuid.UUID, acquisition_id: uuid.UUID,
-           field: str) -> dict[str, str]:
+           field: Literal["source_person"]) -> dict[str, str]:
     """Reveal a protected field of an acquisition; the reveal is recorded in the custody log."""
     item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
     acquisition = Acquisition.objects.filter(id=acquisition_id, item=item).first()

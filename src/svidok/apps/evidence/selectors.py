@@ -79,6 +79,8 @@ class ItemFilters:
     sort: str = "-ingested"
 
     def __post_init__(self) -> None:
+        if self.collection is not None and not 1 <= self.collection < 2**63:
+            raise InvalidInput(f"no collection can have the id {self.collection}")
         if self.sort.lstrip("-") not in SORTS:
             raise InvalidInput(f"cannot sort by {self.sort!r}; expected one of "
                                + ", ".join(sorted(SORTS)) + " (prefix - for descending)")

@@ -32,7 +32,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -82,6 +82,32 @@ class AcquisitionFacts:
     note: str = ""
     # Protected: sealed at rest, never logged or shown without an audited reveal.
     source_person: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.collected_at is not None:
+            if self.collected_at.tzinfo is None:
+                raise InvalidInput("collected_at needs a time zone, e.g. 2024-05-25T16:40+03:00")
+            try:
+                self.collected_at.astimezone(UTC)
+            except OverflowError as exc:
+                raise InvalidInput(f"collected_at {self.collected_at.isoformat()} is out of "
+                                   "range once converted to UTC") from exc
+
+
+def moment_parse(text: str) -> datetime | None:
+    """An ISO 8601 time with a time zone, or None for empty text."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"expected an ISO 8601 time with a time zone, e.g. 2024-05-25T16:40:00+03:00; "
+            f"got {text!r:.60}") from exc
+    if moment.tzinfo is None:
+        raise InvalidInput(f"expected a time zone in {text!r:.60}, e.g. +03:00 or Z")
+    return moment
 
 
 @dataclass
@@ -194,7 +220,8 @@ def evidence_upload(
     Each is recorded as acquired from ``upload/<batch>/<name>``: the batch id
     keeps two uploads of equally named files apart in the custody trail.
     """
-    collection = Collection.objects.filter(id=collection_id).first()
+    collection = (Collection.objects.filter(id=collection_id).first()
+                  if 1 <= collection_id < 2**63 else None)
     if collection is None:
         raise NotFound("not found")
     authorize(user=user, permission=Permission.INGEST, collection=collection)
