@@ -12,6 +12,7 @@ from django.core.management import call_command
 from svidok.core.custody.signing import SigningKey
 from svidok.core.protection import FieldCipher
 from svidok.core.store.fs import FileBlobStore
+from svidok.database import database_optimize
 from svidok.instance import read_or_create_secret
 
 
@@ -42,6 +43,7 @@ def instance_init() -> InitResult:
     if not paths.field_key.exists():
         FieldCipher.generate_key_file(paths.field_key)
     call_command("migrate", interactive=False, verbosity=0, stdout=io.StringIO())
+    database_optimize()
     # Static assets are copied into the instance so the server needs nothing else.
     call_command("collectstatic", interactive=False, verbosity=0, stdout=io.StringIO())
     database = settings.DATABASES["default"]

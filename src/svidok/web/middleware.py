@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +29,8 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+NOTHING_DUE_KEY = "svidok_second_factor_checked"
+NOTHING_DUE_SECONDS = 60
 # Pages a signed-in user may reach before passing the second factor.
 SECOND_FACTOR_EXEMPT = {"login", "login-code", "second-factor", "logout", "set-language"}
 
@@ -43,18 +47,31 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from svidok.apps.accounts.second_factor import second_factor_due
-
         user = request.user
         if user.is_authenticated and not user.is_verified():  # type: ignore[union-attr]
             match = resolve_or_none(request.path_info)
             if match is not None and match.url_name not in SECOND_FACTOR_EXEMPT \
                     and not match.route.startswith("api/"):
-                due = second_factor_due(user)
+                due = self._due(request, user)
                 if due is not None:
                     target = reverse("login-code" if due == "code" else "second-factor")
                     return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+    @staticmethod
+    def _due(request: HttpRequest, user: Any) -> str | None:
+        """What the user owes; "nothing" is remembered in the session for a minute, so
+        a user without a second factor does not cost two queries on every page, and a
+        newly granted admin role still demands one within a minute."""
+        from svidok.apps.accounts.second_factor import second_factor_due
+
+        now = time.time()
+        if now - request.session.get(NOTHING_DUE_KEY, 0) < NOTHING_DUE_SECONDS:
+            return None
+        due = second_factor_due(user)
+        if due is None:
+            request.session[NOTHING_DUE_KEY] = now
+        return due
 
 
 def resolve_or_none(path: str) -> ResolverMatch | None:

@@ -11,13 +11,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.i18n import set_language
 
-from svidok.apps.accounts.permissions import Permission, can, visible_collections
+from svidok.apps.accounts.permissions import Permission, can
 from svidok.apps.custody.models import CustodyEvent, LogState
 from svidok.apps.custody.services import Action, log_item_proof, record_item_event
 from svidok.apps.custody.signing_key import instance_public_key
@@ -27,7 +26,9 @@ from svidok.apps.evidence.selectors import (
     MEDIA_KINDS,
     SORTS,
     ItemFilters,
+    collection_choices,
     collections_visible,
+    items_page,
     items_visible,
 )
 from svidok.apps.evidence.services import (
@@ -64,7 +65,7 @@ def switch_language(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Counts over the user's collections and their latest custody events."""
     collections = collections_visible(user=request.user)
-    items = Item.objects.filter(collection__in=visible_collections(user=request.user))
+    items = items_visible(user=request.user, filters=ItemFilters()).order_by()
     since = timezone.now() - timedelta(days=7)
     recent = (CustodyEvent.objects.filter(item_id__in=items.values("id"))
               .order_by("-seq")[:15])
@@ -120,8 +121,8 @@ def item_list(request: HttpRequest) -> HttpResponse:
         filters = _filters(request)
     except InvalidInput as exc:
         error, filters = exc.message, ItemFilters()
-    page = Paginator(items_visible(user=request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    page = items_page(user=request.user, filters=filters, number=request.GET.get("page"),
+                      size=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = request.GET.copy()
@@ -130,7 +131,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page, "filters": filters, "error": error, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(), "sorts": SORTS, "media_kinds": MEDIA_KINDS,
-        "collections": collections_visible(user=request.user), "values": request.GET,
+        "collections": collection_choices(user=request.user), "values": request.GET,
     }
     template = "svidok/items_results.html" if _is_htmx(request) else "svidok/items.html"
     return render(request, template, context, status=400 if error else 200)

@@ -50,27 +50,49 @@ def _is_instance_admin(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and getattr(user, "is_superuser", False))
 
 
+def _roles(user: User) -> dict[int, Role]:
+    """The user's role per collection id, read once per user object.
+
+    A user object lives for one request (web session or API token), so a page
+    asking several permission questions costs one query, and a change of role
+    applies from the next request on.
+    """
+    cached: dict[int, Role] | None = getattr(user, "_svidok_roles", None)
+    if cached is None:
+        cached = {
+            collection_id: Role(role)
+            for collection_id, role in Membership.objects.filter(user=user).values_list(
+                "collection_id", "role")
+        }
+        user._svidok_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
 def role_in(*, user: User, collection: Collection) -> Role | None:
     """The user's role in the collection, or None if they are not a member."""
     if not user.is_authenticated or not user.is_active:
         return None
     if _is_instance_admin(user):
         return Role.ADMIN
-    role = (
-        Membership.objects.filter(user=user, collection=collection)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return Role(role) if role else None
+    return _roles(user).get(collection.pk)
+
+
+def visible_collection_ids(*, user: User) -> list[int] | None:
+    """Ids of the collections that exist for this user; None means all of them (admins).
+
+    A list of ids, not a subquery, lets the database plan item queries per collection.
+    """
+    if _is_instance_admin(user):
+        return None
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(_roles(user))
 
 
 def visible_collections(*, user: User) -> QuerySet[Collection]:
     """The collections that exist for this user."""
-    if _is_instance_admin(user):
-        return Collection.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return Collection.objects.none()
-    return Collection.objects.filter(memberships__user=user)
+    ids = visible_collection_ids(user=user)
+    return Collection.objects.all() if ids is None else Collection.objects.filter(id__in=ids)
 
 
 def authorize(*, user: User, permission: Permission, collection: Collection) -> Role:

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest
 from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -19,7 +18,7 @@ from svidok.apps.accounts.permissions import Permission
 from svidok.apps.custody.services import Action, record_item_event
 from svidok.apps.evidence.models import Acquisition, Item
 from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
-from svidok.apps.evidence.selectors import ItemFilters, collections_visible, items_visible
+from svidok.apps.evidence.selectors import ItemFilters, collections_visible, items_page
 from svidok.apps.evidence.services import (
     AcquisitionFacts,
     Upload,
@@ -180,10 +179,10 @@ def list_items(request: HttpRequest, query: Query[ItemQuery]) -> dict[str, Any]:
         ingested_from=query.ingested_from, ingested_to=query.ingested_to,
         source=_text(query.source, "source"), sha256_prefix=query.sha256_prefix,
         query=_text(query.q, "q"), flagged=query.flagged, sort=query.sort)
-    paginator = Paginator(items_visible(user=request.auth, filters=filters), query.page_size)
-    page = paginator.get_page(query.page)
+    page = items_page(user=request.auth, filters=filters, number=query.page,
+                      size=query.page_size)
     return {"items": [item_out(i) for i in page], "page": page.number,
-            "pages": paginator.num_pages, "total": paginator.count}
+            "pages": page.paginator.num_pages, "total": page.paginator.count}
 
 
 # At least one file: ninja's File parameters take no constraints, so the schema says it.

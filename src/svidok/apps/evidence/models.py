@@ -42,6 +42,15 @@ class Item(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["collection", "sha256"], name="item_unique_bytes"),
         ]
+        # Lists are sorted (newest first by default) with the id breaking ties, mostly
+        # within one collection: each order can then be read from an index, not sorted.
+        indexes = [
+            models.Index(fields=["collection", "created_at", "id"], name="item_collection_time"),
+            models.Index(fields=["created_at", "id"], name="item_time"),
+            models.Index(fields=["collection", "original_name", "id"], name="item_collection_name"),
+            models.Index(fields=["collection", "size", "id"], name="item_collection_size"),
+            models.Index(fields=["collection", "media_type", "id"], name="item_collection_type"),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -66,9 +66,11 @@ from svidok.core.errors import InvalidInput, NotFound, StoreError
 from svidok.core.media.analyse import Analysis, MediaAnalyser
 from svidok.core.media.analyse import DerivedFile as DerivedSpec
 from svidok.core.store import BlobStore, PutResult
+from svidok.database import database_optimize
 
 Status = Literal["new", "duplicate", "error"]
 BATCH_SIZE = 32
+OPTIMIZE_AFTER = 100  # new items; then the planner's statistics are refreshed
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,8 @@ def evidence_ingest(
         if batch:
             _ingest_batch(batch, collection, facts, store, analyser, work_root, report,
                           labels or {})
+    if summary.new >= OPTIMIZE_AFTER:
+        database_optimize()
     return summary
 
 
