@@ -128,6 +128,20 @@ class TestUpload:
         item = Item.objects.get(original_name="new-0.jpg")
         assert item.acquisitions.get().source_person_sealed
 
+    def test_collection_facts_are_recorded(self, client, field, tmp_path):
+        log_in(client, "ivanna")
+        photo = make_jpeg(tmp_path / "f.jpg", 53).read_bytes()
+        response = self.post(client, field.id, ("f.jpg", photo), collected_at="2024-05-25",
+                             source_url="https://example.org/v/1", note="from the roof")
+        assert response.status_code == 200
+        acquisition = Item.objects.get(original_name="f.jpg").acquisitions.get()
+        assert acquisition.collected_at.isoformat() == "2024-05-25T00:00:00+00:00"
+        assert (acquisition.source_url, acquisition.note) == ("https://example.org/v/1",
+                                                              "from the roof")
+        assert acquisition.actor == "web:ivanna"
+        bad = self.post(client, field.id, ("f.jpg", photo), collected_at="25.05.2024")
+        assert bad.status_code == 400 and b"YYYY-MM-DD" in bad.content
+
     def test_htmx_gets_the_results_fragment(self, client, field, tmp_path):
         log_in(client, "ivanna")
         photo = make_jpeg(tmp_path / "h.jpg", 50).read_bytes()

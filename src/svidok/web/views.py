@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +102,6 @@ def _filters(request: HttpRequest) -> ItemFilters:
     get = request.GET
     collection = get.get("collection") or None
     flagged = {"yes": True, "no": False}.get(get.get("flagged", ""))
-    for key, value in get.items():
-        if "\x00" in value:
-            raise InvalidInput(f"{key} contains a NUL character; expected plain text")
     return ItemFilters(
         collection=int(collection) if collection and collection.isdigit() else None,
         media=get.get("media", "")[:255], ingested_from=_date(get.get("from")),
@@ -160,11 +157,9 @@ def _handle_upload(request: HttpRequest) -> tuple[Any, Any]:
     collection = request.POST.get("collection", "")
     if not collection.isdigit():
         raise InvalidInput("choose a collection to upload into")
-    collected_at = None
-    if request.POST.get("collected_at"):
-        collected_at = timezone.make_aware(
-            timezone.datetime.combine(_date(request.POST["collected_at"]),  # type: ignore[arg-type]
-                                      timezone.datetime.min.time()))
+    # The form asks for a day; it is recorded as that day's start in UTC.
+    day = _date(request.POST.get("collected_at"))
+    collected_at = datetime.combine(day, time.min, tzinfo=UTC) if day else None
     facts = AcquisitionFacts(
         actor=_actor(request), source_url=request.POST.get("source_url", "").strip(),
         collected_by=request.POST.get("collected_by", "").strip(), collected_at=collected_at,

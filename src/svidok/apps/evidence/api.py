@@ -28,7 +28,7 @@ from svidok.apps.evidence.services import (
 )
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
-from svidok.core.errors import InvalidInput, NotFound, TooLarge
+from svidok.core.errors import NotFound, TooLarge
 from svidok.web.access import item_for
 from svidok.web.uploads import upload_limit, upload_refused
 
@@ -152,12 +152,6 @@ def item_out(item: Item) -> dict[str, Any]:
     }
 
 
-def _text(value: str, name: str) -> str:
-    if "\x00" in value:
-        raise InvalidInput(f"{name} contains a NUL character; expected plain text")
-    return value
-
-
 @router.get("/collections", response={200: list[CollectionOut], **ERRORS})
 @rule(SIGNED_IN)
 def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
@@ -175,10 +169,9 @@ def list_collections(request: HttpRequest) -> list[dict[str, Any]]:
 def list_items(request: HttpRequest, query: Query[ItemQuery]) -> dict[str, Any]:
     """Items in your collections: filtered, sorted, one page at a time."""
     filters = ItemFilters(
-        collection=query.collection, media=_text(query.media, "media"),
-        ingested_from=query.ingested_from, ingested_to=query.ingested_to,
-        source=_text(query.source, "source"), sha256_prefix=query.sha256_prefix,
-        query=_text(query.q, "q"), flagged=query.flagged, sort=query.sort)
+        collection=query.collection, media=query.media, ingested_from=query.ingested_from,
+        ingested_to=query.ingested_to, source=query.source, sha256_prefix=query.sha256_prefix,
+        query=query.q, flagged=query.flagged, sort=query.sort)
     page = items_page(user=request.auth, filters=filters, number=query.page,
                       size=query.page_size)
     return {"items": [item_out(i) for i in page], "page": page.number,

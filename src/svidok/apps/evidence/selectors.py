@@ -84,6 +84,9 @@ class ItemFilters:
     sort: str = "-ingested"
 
     def __post_init__(self) -> None:
+        for name in ("media", "source", "sha256_prefix", "query"):
+            if "\x00" in getattr(self, name):  # PostgreSQL cannot even compare with NUL
+                raise InvalidInput(f"{name} contains a NUL character; expected plain text")
         if self.collection is not None and not 1 <= self.collection < 2**63:
             raise InvalidInput(f"no collection can have the id {self.collection}")
         if self.sort.lstrip("-") not in SORTS:
