@@ -111,6 +111,10 @@ class Ui:
             self.http_errors.append(f"{kind} {response.status} {response.url}")
 
     def record_failed_request(self, request: Request) -> None:
+        # The browser's own low-priority fetches (the favicon, of type "other") are
+        # aborted when the test navigates on first; a missing one still shows as a 404.
+        if request.resource_type == "other" and request.failure == "net::ERR_ABORTED":
+            return
         if request.resource_type != "document":  # e.g. a download or a navigation away
             self.http_errors.append(f"{request.resource_type} failed ({request.failure}) "
                                     f"{request.url}")
