@@ -22,6 +22,7 @@ urlpatterns = [
     path("items/<uuid:item_id>/", views.item_detail, name="item"),
     path("items/<uuid:item_id>/proof", views.item_proof, name="item-proof"),
     path("items/<uuid:item_id>/original", views.item_download, name="item-download"),
+    path("items/<uuid:item_id>/similar", views.item_similar, name="item-similar"),
     path("items/<uuid:item_id>/export", views.item_export_zip, name="item-export"),
     path("items/<uuid:item_id>/derived/<uuid:derived_id>", views.derived_file, name="derived"),
     path("items/<uuid:item_id>/acquisitions/<uuid:acquisition_id>/reveal/<str:field>",

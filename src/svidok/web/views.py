@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.i18n import set_language
 
-from svidok.apps.accounts.permissions import Permission, can
+from svidok.apps.accounts.permissions import Permission, can, visible_collection_ids
 from svidok.apps.custody.models import CustodyEvent, LogState
 from svidok.apps.custody.services import Action, log_item_proof, record_item_event
 from svidok.apps.custody.signing_key import instance_public_key
@@ -37,10 +37,18 @@ from svidok.apps.evidence.services import (
     evidence_upload,
     item_export_archive,
 )
+from svidok.apps.evidence.similarity import item_variants, similar_items
 from svidok.apps.evidence.store import instance_store
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
-from svidok.core.errors import Forbidden, InvalidInput, NotFound, TooLarge, VerificationError
+from svidok.core.errors import (
+    ExtractionError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    VerificationError,
+)
 from svidok.web.access import item_view, post_only, public, signed_in
 from svidok.web.uploads import upload_limit, upload_refused
 
@@ -245,6 +253,19 @@ def item_download(request: HttpRequest, item: Item) -> FileResponse:
     # by the browser, whatever its bytes claim to be.
     return FileResponse(stream, as_attachment=True, filename=item.original_name,
                         content_type="application/octet-stream")
+
+
+@item_view(Permission.VIEW_ITEMS)
+def item_similar(request: HttpRequest, item: Item) -> HttpResponse:
+    """Near-duplicates of the item in the user's collections (loaded after the page)."""
+    try:
+        variants = item_variants(item)
+    except (ExtractionError, NotFound):
+        variants = []  # the blob is unreadable: `svidok verify` reports that, not this
+    matches = similar_items(variants=variants, exclude=item,
+                            collection_ids=visible_collection_ids(user=request.user))
+    return render(request, "svidok/similar.html",
+                  {"item": item, "matches": matches, "hashed": bool(variants)})
 
 
 @item_view(Permission.EXPORT)

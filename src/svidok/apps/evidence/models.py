@@ -94,3 +94,26 @@ class DerivedFile(models.Model):
 
     class Meta:
         ordering = ["kind", "id"]
+
+
+class PerceptualHash(models.Model):
+    """A perceptual hash of an item, for near-duplicate search.
+
+    A search index, not evidence: the hash is also in the item's metadata,
+    which the custody log covers, and ``svidok media reindex`` rebuilds this
+    table from there.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="perceptual_hashes")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    algorithm = models.CharField(max_length=20, default="pdq")
+    position = models.IntegerField(default=0)  # 0 for an image; a frame's index for video
+    hash = models.BinaryField(max_length=32)
+    quality = models.SmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "algorithm", "position"],
+                                    name="one_hash_per_position"),
+        ]
+        indexes = [models.Index(fields=["collection", "algorithm"], name="hash_collection")]

@@ -60,6 +60,7 @@ from svidok.apps.evidence.records import (
     metadata_record,
     path_text,
 )
+from svidok.apps.evidence.similarity import perceptual_index_items
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import CHUNK_SIZE, Digest
 from svidok.core.errors import InvalidInput, NotFound, StoreError
@@ -362,6 +363,8 @@ def _record_batch(
             result = _record_one(entry, collection, facts, items, drafts)
             results.append(result)
         custody_append(drafts=drafts, actor=facts.actor)
+        new = {result.item for result in results if result.status == "new"}
+        perceptual_index_items(item for item in items.values() if str(item.id) in new)
     return results
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
+from svidok.core.media.pdq import WORK_SIZE, pdq_of
 from svidok.core.media.report import DerivedFile, Report
 
 THUMBNAIL_QUALITY = 85
@@ -95,21 +96,26 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
                 f"{max_pixels} pixels"
             )
             return
+        # Decoded once, at reduced scale, for the perceptual hash and the thumbnail.
+        work_size = max(size, WORK_SIZE)
         try:
             if image.format in ("JPEG", "MPO"):
-                image.draft("RGB", (size, size))  # decode at 1/2, 1/4 or 1/8 scale
+                image.draft("RGB", (work_size, work_size))  # decode at 1/2, 1/4 or 1/8 scale
             image.load()
-            thumbnail = _to_rgb(image)
+            work = _to_rgb(image)
             # BILINEAR after a draft-scale decode looks the same as LANCZOS at a
             # third of the cost (Pillow antialiases when it shrinks).
-            thumbnail.thumbnail((size, size), Image.Resampling.BILINEAR)
+            work.thumbnail((work_size, work_size), Image.Resampling.BILINEAR)
         except Image.DecompressionBombError as exc:
             report.error(f"decompression bomb: {exc}")
             return
         except Exception as exc:  # truncated data, broken streams, decoder errors
             report.error(f"truncated or corrupt image: {exc}")
             return
-        thumbnail = _apply_orientation(report, image, thumbnail)
+        work = _apply_orientation(report, image, work)
+        _perceptual_hash(report, work)
+        thumbnail = work.copy() if work is image else work
+        thumbnail.thumbnail((size, size), Image.Resampling.BILINEAR)
         try:
             output = new_output(workdir, "thumbnail")
         except OSError as exc:
@@ -129,6 +135,16 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
                 details={"width": thumbnail.width, "height": thumbnail.height},
             )
         )
+
+
+def _perceptual_hash(report: Report, shown: Image.Image) -> None:
+    """PDQ of the image as shown; a failure is an extraction error, not a lost file."""
+    try:
+        digest = pdq_of(shown)
+    except Exception as exc:
+        report.error(f"perceptual hash could not be computed: {exc}")
+        return
+    report.perceptual.update(digest.to_json())
 
 
 # Pillow's own table, as in ImageOps.exif_transpose.

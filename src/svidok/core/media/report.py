@@ -78,6 +78,9 @@ class Report:
     omitted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     derived: list[DerivedFile] = field(default_factory=list)
+    # Perceptual hashes, e.g. {"pdq": "<64 hex>", "quality": 100}; kept in the
+    # metadata, so the custody log's metadata digest covers them.
+    perceptual: dict[str, Any] = field(default_factory=dict)
 
     def error(self, message: str) -> None:
         self.errors.append(message)
@@ -123,6 +126,8 @@ class Report:
         if "gps" in self.summary:
             metadata["gps"] = self.summary["gps"]
         metadata["summary"] = self.summary
+        if self.perceptual:
+            metadata["perceptual"] = self.perceptual
         return Analysis(
             media_type=self.media_type,
             metadata=metadata,

@@ -1,0 +1,111 @@
+"""Media analysis: perceptual hashes and near-duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from svidok.cli.base import emit_json, json_option, setup_django
+
+# The locker's own limit (MediaAnalyser's default), so both refuse the same bombs.
+MAX_IMAGE_PIXELS = 150_000_000
+
+
+@click.group()
+def media() -> None:
+    """Perceptual hashes (PDQ) and near-duplicate search."""
+
+
+@media.command("hash")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Print the PDQ hash and quality of image files; needs no instance.
+
+    With --json, one line per file: {"path", "kind": "image", "pdq", "quality"},
+    or {"path", "error"} for a file that is not a decodable image. Exits 1 if
+    any file could not be hashed. (Video hashes are not computed yet.)
+    """
+    from svidok.core.errors import ExtractionError
+    from svidok.core.media.pdq import open_for_hashing, pdq_of
+
+    failed = False
+    for path in paths:
+        try:
+            digest = pdq_of(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
+        except ExtractionError as exc:
+            failed = True
+            if as_json:
+                emit_json({"path": str(path), "error": exc.message})
+            else:
+                click.echo(f"{path}: {exc.message}", err=True)
+            continue
+        if as_json:
+            emit_json({"path": str(path), "kind": "image", **digest.to_json()})
+        else:
+            click.echo(f"{digest.hex}  quality {digest.quality:3d}  {path}")
+    if failed:
+        raise SystemExit(1)
+
+
+@media.command()
+@click.argument("query")
+@click.option("--collection", default=None, help="Search only this collection.")
+@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 256),
+              help="Largest Hamming distance between PDQ hashes that counts as a match.")
+@json_option
+@click.pass_context
+def similar(ctx: click.Context, query: str, collection: str | None, max_distance: int,
+            as_json: bool) -> None:
+    """Items that look like QUERY: an image file, or an item (id or SHA-256 prefix).
+
+    Rotations and mirror images of the query are tried too; a match says which.
+    Matches need PDQ quality >= 50 on both sides. With --json, one line per match:
+    {"item", "collection", "name", "sha256", "distance", "variant"}.
+    """
+    setup_django(ctx)
+    from svidok.apps.evidence.models import Collection
+    from svidok.apps.evidence.selectors import item_resolve
+    from svidok.apps.evidence.similarity import file_variants, item_variants, similar_items
+    from svidok.core.errors import NotFound
+
+    exclude = None
+    if Path(query).is_file():
+        variants = file_variants(Path(query))
+    else:
+        exclude = item_resolve(reference=query)
+        variants = item_variants(exclude)
+    collection_ids = None
+    if collection is not None:
+        found = Collection.objects.filter(name=collection).values_list("id", flat=True).first()
+        if found is None:
+            raise NotFound(f"no collection named {collection!r}")
+        collection_ids = [found]
+    if variants and variants[0].quality < 50:
+        click.echo(f"the query's PDQ quality is {variants[0].quality} (< 50): too little "
+                   "detail to match anything", err=True)
+    matches = similar_items(variants=variants, collection_ids=collection_ids,
+                            max_distance=max_distance, exclude=exclude)
+    for match in matches:
+        if as_json:
+            emit_json(match.to_json())
+        else:
+            click.echo(f"{match.distance:3d}  {match.item.id}  {match.item.collection.name}  "
+                       f"{match.item.original_name}"
+                       + ("" if match.variant == "as is" else f"  ({match.variant})"))
+    if not matches and not as_json:
+        click.echo("no near-duplicates", err=True)
+
+
+@media.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the near-duplicate search table from the items' stored hashes."""
+    setup_django(ctx)
+    from svidok.apps.evidence.similarity import perceptual_reindex
+
+    click.echo(f"indexed {perceptual_reindex()} perceptual hashes")
+
+
+COMMANDS = [media]

@@ -1,0 +1,119 @@
+"""Near-duplicate search: re-posted copies are found, distinct photos are not."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from PIL import Image, ImageDraw
+
+from svidok.apps.evidence.models import Item, PerceptualHash
+from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
+from svidok.apps.evidence.similarity import (
+    file_variants,
+    item_variants,
+    perceptual_reindex,
+    similar_items,
+)
+from tests.conftest import make_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+def make_photo(path, seed, size=(640, 480)):
+    """A synthetic photo with enough structure for PDQ: shapes over a gradient."""
+    rng = random.Random(seed)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randrange(20, 200), rng.randrange(20, 200)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x, y, x + w, y + h],
+                                                                  fill=colour)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, "JPEG", quality=92)
+    return path
+
+
+@pytest.fixture
+def held(svidok_home, tmp_path):
+    """Collection C holds one photo, a distinct photo and a flat image."""
+    folder = tmp_path / "held"
+    make_photo(folder / "strike.jpg", 1)
+    make_photo(folder / "other.jpg", 2)
+    make_jpeg(folder / "flat.jpg", 3)
+    evidence_ingest(paths=[folder], collection_name="C", facts=AcquisitionFacts(actor="t"))
+    return {item.original_name: item for item in Item.objects.all()}
+
+
+def names(matches):
+    return [m.item.original_name for m in matches]
+
+
+def test_ingest_stores_a_hash_per_image(held):
+    strike = held["strike.jpg"]
+    assert len(strike.metadata["perceptual"]["pdq"]) == 64
+    assert strike.metadata["perceptual"]["quality"] >= 50
+    assert PerceptualHash.objects.count() == 3
+    assert held["flat.jpg"].metadata["perceptual"]["quality"] < 50
+
+
+@pytest.mark.parametrize("edit", [
+    lambda im: im.resize((320, 240)),
+    lambda im: im.convert("L").convert("RGB"),
+    lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+    lambda im: im.transpose(Image.Transpose.ROTATE_90),
+], ids=["resized", "greyscale", "mirrored", "rotated"])
+def test_edited_copy_finds_the_original(held, tmp_path, edit):
+    original = Image.open(tmp_path / "held" / "strike.jpg")
+    copy = tmp_path / "copy.jpg"
+    edit(original).save(copy, "JPEG", quality=60)
+    matches = similar_items(variants=file_variants(copy), collection_ids=None)
+    assert names(matches) == ["strike.jpg"]
+
+
+def test_from_an_item_and_not_itself(held):
+    strike = held["strike.jpg"]
+    assert similar_items(variants=item_variants(strike), collection_ids=None,
+                         exclude=strike) == []
+    found = similar_items(variants=item_variants(strike), collection_ids=None)
+    assert names(found) == ["strike.jpg"] and found[0].distance == 0
+
+
+def test_low_quality_never_matches(held, tmp_path):
+    flat = held["flat.jpg"]
+    assert similar_items(variants=item_variants(flat), collection_ids=None) == []
+
+
+def test_other_collections_are_not_searched(held, tmp_path):
+    assert similar_items(variants=file_variants(tmp_path / "held" / "strike.jpg"),
+                         collection_ids=[held["strike.jpg"].collection_id + 1]) == []
+
+
+def test_reindex_rebuilds_from_metadata(held):
+    PerceptualHash.objects.all().delete()
+    assert perceptual_reindex() == 3
+    assert PerceptualHash.objects.count() == 3
+
+
+def test_item_page_fragment_lists_copies_in_the_users_collections(held, tmp_path, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from svidok.apps.accounts.services import membership_grant
+
+    original = Image.open(tmp_path / "held" / "strike.jpg")
+    original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirror.jpg")
+    evidence_ingest(paths=[tmp_path / "mirror.jpg"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t"))
+    evidence_ingest(paths=[tmp_path / "held" / "strike.jpg"], collection_name="Secret",
+                    facts=AcquisitionFacts(actor="t"))
+    get_user_model().objects.create_user("andriy")
+    membership_grant(username="andriy", collection_name="C", role="analyst", actor="t")
+    client.force_login(get_user_model().objects.get(username="andriy"))
+    body = client.get(reverse("item-similar", args=[held["strike.jpg"].id])).content.decode()
+    assert "mirror.jpg" in body and "mirrored left–right" in body
+    assert "Secret" not in body  # a copy in a collection the user cannot see stays unseen
+    flat = client.get(reverse("item-similar", args=[held["flat.jpg"].id])).content.decode()
+    assert "None in your collections" in flat

@@ -1,0 +1,42 @@
+"""`svidok media`: hashes without an instance, near-duplicates within one."""
+
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+
+from tests.apps.evidence.test_similarity import make_photo
+from tests.cli.test_cli_locker import instance, svidok  # noqa: F401 — fixture
+
+PDQ_LENGTH = 64
+
+
+def test_hash_needs_no_instance(cli_env, tmp_path):
+    photo = make_photo(tmp_path / "p.jpg", 5)
+    (tmp_path / "not-an-image.txt").write_text("hello")
+    result = svidok(cli_env, "media", "hash", str(photo), str(tmp_path / "not-an-image.txt"),
+                    "--json", check=False)
+    assert result.returncode == 1
+    good, bad = (json.loads(line) for line in result.stdout.splitlines())
+    assert good["kind"] == "image" and len(good["pdq"]) == PDQ_LENGTH and good["quality"] >= 50
+    assert "not a decodable image" in bad["error"]
+
+
+def test_similar_finds_a_mirrored_repost(instance, tmp_path):  # noqa: F811
+    make_photo(tmp_path / "in" / "original.jpg", 6)
+    make_photo(tmp_path / "in" / "unrelated.jpg", 7)
+    svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "Field")
+    repost = tmp_path / "repost.jpg"
+    Image.open(tmp_path / "in" / "original.jpg").transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT).resize((400, 300)).save(repost, quality=50)
+    lines = svidok(instance, "media", "similar", str(repost), "--json").stdout.splitlines()
+    matches = [json.loads(line) for line in lines]
+    assert [(m["name"], m["variant"]) for m in matches] == [("original.jpg",
+                                                             "mirrored left–right")]
+    assert matches[0]["distance"] <= 31
+    by_item = svidok(instance, "media", "similar", matches[0]["sha256"][:12], "--json")
+    assert by_item.stdout.strip() == ""  # nothing else looks like it
+    missing = svidok(instance, "media", "similar", str(repost), "--collection", "Nope",
+                     check=False)
+    assert missing.returncode != 0 and "no collection named 'Nope'" in missing.stderr
