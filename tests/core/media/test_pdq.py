@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from tests.conftest import shared_data
 
 from svidok.core.media.pdq import (
     MAX_DISTANCE,
@@ -16,7 +17,6 @@ from svidok.core.media.pdq import (
     pdq_dihedral,
     pdq_of,
 )
-from tests.conftest import shared_data
 
 THREATEXCHANGE = shared_data() / "media" / "threatexchange"
 # ThreatExchange's own Python tests allow this many bits between implementations.
