@@ -40,3 +40,14 @@ def test_similar_finds_a_mirrored_repost(instance, tmp_path):  # noqa: F811
     missing = svidok(instance, "media", "similar", str(repost), "--collection", "Nope",
                      check=False)
     assert missing.returncode != 0 and "no collection named 'Nope'" in missing.stderr
+
+
+def test_clusters(instance, tmp_path):  # noqa: F811
+    make_photo(tmp_path / "in" / "a.jpg", 8)
+    Image.open(tmp_path / "in" / "a.jpg").resize((320, 240)).save(tmp_path / "in" / "a-small.jpg")
+    make_photo(tmp_path / "in" / "b.jpg", 9)
+    svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "Field")
+    groups = [json.loads(line) for line in
+              svidok(instance, "media", "clusters", "--json").stdout.splitlines()]
+    assert [sorted(i["name"] for i in g["items"]) for g in groups] == [["a-small.jpg", "a.jpg"]]
+    assert groups[0]["earliest"] == groups[0]["items"][0]["item"]

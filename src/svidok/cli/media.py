@@ -99,6 +99,43 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
 
 
 @media.command()
+@click.option("--collection", default=None, help="Only this collection.")
+@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 256))
+@json_option
+@click.pass_context
+def clusters(ctx: click.Context, collection: str | None, max_distance: int,
+             as_json: bool) -> None:
+    """Groups of near-duplicate images, each led by its earliest-acquired copy.
+
+    A group is a connected component: items linked by chains of matches. With
+    --json, one line per group: {"size", "earliest", "items": [...]}.
+    """
+    setup_django(ctx)
+    from svidok.apps.evidence.models import Collection
+    from svidok.apps.evidence.similarity import near_duplicate_clusters
+    from svidok.core.errors import NotFound
+
+    collection_ids = None
+    if collection is not None:
+        found = Collection.objects.filter(name=collection).values_list("id", flat=True).first()
+        if found is None:
+            raise NotFound(f"no collection named {collection!r}")
+        collection_ids = [found]
+    groups = near_duplicate_clusters(collection_ids=collection_ids, max_distance=max_distance)
+    for number, group in enumerate(groups, 1):
+        if as_json:
+            emit_json(group.to_json())
+            continue
+        click.echo(f"group {number}: {len(group.items)} copies")
+        for item in group.items:
+            mark = "earliest" if item is group.earliest else "        "
+            click.echo(f"  {mark}  {group.acquired[item.id]:%Y-%m-%d %H:%M}  {item.id}  "
+                       f"{item.collection.name}  {item.original_name}")
+    if not groups and not as_json:
+        click.echo("no near-duplicates", err=True)
+
+
+@media.command()
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Rebuild the near-duplicate search table from the items' stored hashes."""

@@ -19,6 +19,7 @@ urlpatterns = [
     path("collections/", views.collection_list, name="collections"),
     path("items/", views.item_list, name="items"),
     path("upload/", views.upload, name="upload"),
+    path("clusters/", views.clusters, name="clusters"),
     path("items/<uuid:item_id>/", views.item_detail, name="item"),
     path("items/<uuid:item_id>/proof", views.item_proof, name="item-proof"),
     path("items/<uuid:item_id>/original", views.item_download, name="item-download"),

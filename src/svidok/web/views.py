@@ -37,7 +37,11 @@ from svidok.apps.evidence.services import (
     evidence_upload,
     item_export_archive,
 )
-from svidok.apps.evidence.similarity import item_variants, similar_items
+from svidok.apps.evidence.similarity import (
+    item_variants,
+    near_duplicate_clusters,
+    similar_items,
+)
 from svidok.apps.evidence.store import instance_store
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
@@ -253,6 +257,13 @@ def item_download(request: HttpRequest, item: Item) -> FileResponse:
     # by the browser, whatever its bytes claim to be.
     return FileResponse(stream, as_attachment=True, filename=item.original_name,
                         content_type="application/octet-stream")
+
+
+@signed_in
+def clusters(request: HttpRequest) -> HttpResponse:
+    """Groups of near-duplicate images in the user's collections, earliest copy first."""
+    groups = near_duplicate_clusters(collection_ids=visible_collection_ids(user=request.user))
+    return render(request, "svidok/clusters.html", {"groups": groups})
 
 
 @item_view(Permission.VIEW_ITEMS)

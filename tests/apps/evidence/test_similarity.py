@@ -117,3 +117,45 @@ def test_item_page_fragment_lists_copies_in_the_users_collections(held, tmp_path
     assert "Secret" not in body  # a copy in a collection the user cannot see stays unseen
     flat = client.get(reverse("item-similar", args=[held["flat.jpg"].id])).content.decode()
     assert "None in your collections" in flat
+
+
+def test_clusters_group_copies_and_lead_with_the_earliest(held, tmp_path):
+    from datetime import UTC, datetime
+
+    from svidok.apps.evidence.similarity import near_duplicate_clusters
+
+    original = Image.open(tmp_path / "held" / "strike.jpg")
+    original.resize((300, 225)).save(tmp_path / "small.jpg", quality=50)
+    original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirror.jpg")
+    # The small copy was collected before anything else: it leads its group.
+    evidence_ingest(paths=[tmp_path / "small.jpg"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t", collected_at=datetime(2022, 3, 1,
+                                                                            tzinfo=UTC)))
+    evidence_ingest(paths=[tmp_path / "mirror.jpg"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t"))
+    [group] = near_duplicate_clusters(collection_ids=None)
+    assert [i.original_name for i in group.items] == ["small.jpg", "strike.jpg"]
+    assert group.to_json()["earliest"] == str(group.items[0].id)
+    # Stored hashes are compared as they are: a mirrored copy is found from a file query
+    # (which tries all variants), not by grouping.
+    assert "mirror.jpg" not in [i.original_name for i in group.items]
+
+
+def test_cluster_page_shows_only_the_users_collections(held, tmp_path, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from svidok.apps.accounts.services import membership_grant
+
+    Image.open(tmp_path / "held" / "strike.jpg").resize((320, 240)).save(tmp_path / "s.jpg")
+    evidence_ingest(paths=[tmp_path / "s.jpg"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t"))
+    Image.open(tmp_path / "held" / "other.jpg").save(tmp_path / "o1.jpg", quality=40)
+    evidence_ingest(paths=[tmp_path / "o1.jpg", tmp_path / "held" / "other.jpg"],
+                    collection_name="Secret", facts=AcquisitionFacts(actor="t"))
+    get_user_model().objects.create_user("andriy")
+    membership_grant(username="andriy", collection_name="C", role="analyst", actor="t")
+    client.force_login(get_user_model().objects.get(username="andriy"))
+    body = client.get(reverse("clusters")).content.decode()
+    assert "s.jpg" in body and "strike.jpg" in body
+    assert "o1.jpg" not in body and "Secret" not in body

@@ -10,14 +10,16 @@ vectorised scan: about 1 ms per 100,000 hashes and variant.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from django.db import transaction
 
-from svidok.apps.evidence.models import Item, PerceptualHash
+from svidok.apps.evidence.models import Acquisition, Item, PerceptualHash
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
 from svidok.core.media.pdq import (
@@ -140,3 +142,87 @@ def item_variants(item: Item) -> list[PdqHash]:
 def file_variants(path: Path) -> list[PdqHash]:
     """The eight query variants of an image file; ExtractionError if it is not one."""
     return pdq_dihedral(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Near-duplicate items, the earliest acquired first."""
+
+    items: list[Item]
+    acquired: dict[uuid.UUID, datetime]
+
+    @property
+    def earliest(self) -> Item:
+        return self.items[0]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "size": len(self.items),
+            "earliest": str(self.earliest.id),
+            "items": [{"item": str(i.id), "collection": i.collection.name,
+                       "name": i.original_name, "sha256": i.sha256,
+                       "acquired": self.acquired[i.id].isoformat()} for i in self.items],
+        }
+
+
+WORKING_BYTES = 64 * 2**20  # memory for one block of pairwise XORs
+
+
+def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
+                            max_distance: int = MAX_DISTANCE) -> list[Cluster]:
+    """Groups of near-duplicates: connected components of "within ``max_distance``".
+
+    Compares every pair of matchable hashes (blocked, vectorised): quadratic, so
+    fine for tens of thousands of images; a million needs the index of issue 4.
+    Largest groups first.
+    """
+    rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
+    if collection_ids is not None:
+        rows = rows.filter(collection_id__in=list(collection_ids))
+    pairs = list(rows.values_list("item_id", "hash"))
+    if len(pairs) < 2:
+        return []
+    table = np.frombuffer(b"".join(bytes(h) for _, h in pairs), dtype=np.uint8).reshape(-1, 32)
+    parent = list(range(len(pairs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    block_rows = max(1, WORKING_BYTES // (len(pairs) * 32))
+    for start in range(0, len(pairs), block_rows):
+        block = table[start:start + block_rows]
+        xor = np.bitwise_xor(block[:, None, :], table[None, start:, :])
+        close = np.bitwise_count(xor).sum(axis=2, dtype=np.int32) <= max_distance
+        for a, b in zip(*np.nonzero(close), strict=True):
+            i, j = start + int(a), start + int(b)
+            if i < j:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[uuid.UUID]] = {}
+    for index, (item_id, _) in enumerate(pairs):
+        groups.setdefault(root(index), []).append(item_id)
+    grouped = [ids for ids in groups.values() if len(ids) > 1]
+    wanted = [item_id for ids in grouped for item_id in ids]
+    items = Item.objects.select_related("collection").in_bulk(wanted)
+    acquired = _earliest_acquisitions(wanted)
+    clusters = []
+    for ids in grouped:
+        members = sorted((items[i] for i in ids if i in items),
+                         key=lambda item: (acquired[item.id], item.created_at, str(item.id)))
+        clusters.append(Cluster(items=members, acquired=acquired))
+    clusters.sort(key=lambda c: (-len(c.items), c.acquired[c.earliest.id]))
+    return clusters
+
+
+def _earliest_acquisitions(item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each item was first obtained: the earliest collected_at given, else recorded."""
+    earliest: dict[uuid.UUID, datetime] = {}
+    rows = Acquisition.objects.filter(item_id__in=list(item_ids)).values_list(
+        "item_id", "collected_at", "recorded_at")
+    for item_id, collected, recorded in rows:
+        moment = collected or recorded
+        if item_id not in earliest or moment < earliest[item_id]:
+            earliest[item_id] = moment
+    return earliest
