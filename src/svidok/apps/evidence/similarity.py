@@ -128,12 +128,18 @@ def similar_items(
 
 
 def item_variants(item: Item) -> list[PdqHash]:
-    """The eight query variants of an item already held, hashed from its stored original.
+    """The eight query variants of an item already held.
 
-    Empty for an item with no perceptual hash (not an image, or not decodable).
+    Read from its metadata (hashed at ingest); items ingested before the variants
+    were kept are hashed again from their stored original. Empty for an item with
+    no perceptual hash (not an image, or not decodable).
     """
     if not perceptual_rows(item):
         return []
+    perceptual = item.metadata["perceptual"]
+    dihedral = perceptual.get("dihedral")
+    if isinstance(dihedral, list) and len(dihedral) == len(VARIANTS):
+        return [PdqHash(str(value), int(perceptual["quality"])) for value in dihedral]
     store = instance_store()
     with store.local_path(Digest(item.sha256)) as path:
         return pdq_dihedral(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
@@ -170,11 +176,12 @@ WORKING_BYTES = 64 * 2**20  # memory for one block of pairwise XORs
 
 def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
                             max_distance: int = MAX_DISTANCE) -> list[Cluster]:
-    """Groups of near-duplicates: connected components of "within ``max_distance``".
+    """Groups of near-duplicates: connected components of "within ``max_distance``",
+    rotations and mirror images included.
 
-    Compares every pair of matchable hashes (blocked, vectorised): quadratic, so
-    fine for tens of thousands of images; a million needs the index of issue 4.
-    Largest groups first.
+    Compares every pair of matchable hashes, eight ways (blocked, vectorised):
+    quadratic, so fine for thousands to tens of thousands of images; a million
+    needs the index of issue 4. Largest groups first.
     """
     rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
     if collection_ids is not None:
@@ -182,7 +189,8 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
     pairs = list(rows.values_list("item_id", "hash"))
     if len(pairs) < 2:
         return []
-    table = np.frombuffer(b"".join(bytes(h) for _, h in pairs), dtype=np.uint8).reshape(-1, 32)
+    base = np.frombuffer(b"".join(bytes(h) for _, h in pairs), dtype=np.uint8).reshape(-1, 32)
+    turned = _turned_variants([item_id for item_id, _ in pairs], base)
     parent = list(range(len(pairs)))
 
     def root(i: int) -> int:
@@ -191,15 +199,19 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
             i = parent[i]
         return i
 
+    # Every item as stored against every item in each of its eight variants, so a
+    # mirrored or rotated copy joins the group of the photo it was made from.
     block_rows = max(1, WORKING_BYTES // (len(pairs) * 32))
-    for start in range(0, len(pairs), block_rows):
-        block = table[start:start + block_rows]
-        xor = np.bitwise_xor(block[:, None, :], table[None, start:, :])
-        close = np.bitwise_count(xor).sum(axis=2, dtype=np.int32) <= max_distance
-        for a, b in zip(*np.nonzero(close), strict=True):
-            i, j = start + int(a), start + int(b)
-            if i < j:
-                parent[root(i)] = root(j)
+    for variant in range(len(VARIANTS)):
+        queries = turned[:, variant, :]
+        for start in range(0, len(pairs), block_rows):
+            block = queries[start:start + block_rows]
+            xor = np.bitwise_xor(block[:, None, :], base[None, :, :])
+            close = np.bitwise_count(xor).sum(axis=2, dtype=np.int32) <= max_distance
+            for a, b in zip(*np.nonzero(close), strict=True):
+                i, j = start + int(a), int(b)
+                if i != j:
+                    parent[root(i)] = root(j)
     groups: dict[int, list[uuid.UUID]] = {}
     for index, (item_id, _) in enumerate(pairs):
         groups.setdefault(root(index), []).append(item_id)
@@ -214,6 +226,22 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
         clusters.append(Cluster(items=members, acquired=acquired))
     clusters.sort(key=lambda c: (-len(c.items), c.acquired[c.earliest.id]))
     return clusters
+
+
+def _turned_variants(item_ids: Sequence[uuid.UUID], base: np.ndarray) -> np.ndarray:
+    """(n, 8, 32) hashes of each item's eight variants, from the metadata kept at ingest.
+
+    An item hashed before the variants were kept contributes its stored hash only.
+    """
+    turned = np.repeat(base[:, None, :], len(VARIANTS), axis=1)
+    position = {item_id: index for index, item_id in enumerate(item_ids)}
+    for item_id, metadata in Item.objects.filter(id__in=list(item_ids)).values_list(
+            "id", "metadata").iterator(chunk_size=5_000):
+        dihedral = ((metadata or {}).get("perceptual") or {}).get("dihedral")
+        if isinstance(dihedral, list) and len(dihedral) == len(VARIANTS):
+            turned[position[item_id]] = np.frombuffer(
+                b"".join(as_bytes(value) for value in dihedral), dtype=np.uint8).reshape(-1, 32)
+    return turned
 
 
 def _earliest_acquisitions(item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:

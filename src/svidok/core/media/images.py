@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
-from svidok.core.media.pdq import WORK_SIZE, pdq_of
+from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral
 from svidok.core.media.report import DerivedFile, Report
 
 THUMBNAIL_QUALITY = 85
@@ -138,13 +138,16 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
 
 
 def _perceptual_hash(report: Report, shown: Image.Image) -> None:
-    """PDQ of the image as shown; a failure is an extraction error, not a lost file."""
+    """PDQ of the image as shown, and of its rotations and mirror images (so copies
+    turned either way can be linked later without decoding it again); a failure is
+    an extraction error, not a lost file."""
     try:
-        digest = pdq_of(shown)
+        variants = pdq_dihedral(shown)  # all eight cost what one does (one DCT)
     except Exception as exc:
         report.error(f"perceptual hash could not be computed: {exc}")
         return
-    report.perceptual.update(digest.to_json())
+    report.perceptual.update(variants[0].to_json())
+    report.perceptual["dihedral"] = [variant.hex for variant in variants]
 
 
 # Pillow's own table, as in ImageOps.exif_transpose.
