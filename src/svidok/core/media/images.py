@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
-from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral
+from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral, work_copy
 from svidok.core.media.report import DerivedFile, Report
 
 THUMBNAIL_QUALITY = 85
@@ -97,15 +97,15 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
             )
             return
         # Decoded once, at reduced scale, for the perceptual hash and the thumbnail.
-        work_size = max(size, WORK_SIZE)
+        # The longest side at least WORK_SIZE: draft() keeps both sides at least as
+        # large as asked, so asking for a square would decode landscape photos whole.
+        scale = max(size, WORK_SIZE) / max(width, height)
+        wanted = (max(1, round(width * scale)), max(1, round(height * scale)))
         try:
             if image.format in ("JPEG", "MPO"):
-                image.draft("RGB", (work_size, work_size))  # decode at 1/2, 1/4 or 1/8 scale
+                image.draft("RGB", wanted)  # decode at 1/2, 1/4 or 1/8 scale
             image.load()
-            work = _to_rgb(image)
-            # BILINEAR after a draft-scale decode looks the same as LANCZOS at a
-            # third of the cost (Pillow antialiases when it shrinks).
-            work.thumbnail((work_size, work_size), Image.Resampling.BILINEAR)
+            work = work_copy(_to_rgb(image))
         except Image.DecompressionBombError as exc:
             report.error(f"decompression bomb: {exc}")
             return
@@ -114,7 +114,9 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
             return
         work = _apply_orientation(report, image, work)
         _perceptual_hash(report, work)
-        thumbnail = work.copy() if work is image else work
+        thumbnail = work  # the hash is taken: the work copy may now shrink in place
+        # BILINEAR after a draft-scale decode looks the same as LANCZOS at a third
+        # of the cost (Pillow antialiases when it shrinks).
         thumbnail.thumbnail((size, size), Image.Resampling.BILINEAR)
         try:
             output = new_output(workdir, "thumbnail")

@@ -8,8 +8,8 @@ hashes stored once per image.
 
 Images are decoded once, at reduced scale: the hash is computed from a copy at
 most :data:`WORK_SIZE` pixels on its longest side (PDQ itself reduces to 64×64,
-so this changes a few bits at most; the reference tools do the same), with the
-EXIF orientation applied, as a viewer would show the photo.
+so this changes a few bits at most; the reference tools reduce too), with the
+EXIF orientation applied, as a viewer would show it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from svidok.core.errors import ExtractionError
 
-WORK_SIZE = 512
+WORK_SIZE = 416  # measured on ThreatExchange's images: worst 12 bits from the reference
 MAX_DISTANCE = 31  # PDQ reference: match at Hamming distance <= 31
 MIN_QUALITY = 50  # PDQ reference: hashes of lower quality are not trusted for matching
 HASH_BITS = 256
@@ -53,7 +53,13 @@ def hamming(a: str, b: str) -> int:
 
 
 def work_copy(image: Image.Image) -> Image.Image:
-    """An RGB copy no larger than WORK_SIZE on its longest side (the input is not changed)."""
+    """The image in RGB, no larger than WORK_SIZE on its longest side (the input is not
+    changed).
+
+    The hash costs time in proportion to the pixels it is given: 416 px keeps the
+    cost of a photo at about 3 ms while staying within 12 bits of the reference
+    hashes (512 px: 10 bits, 6 ms; 384 px: 16 bits).
+    """
     copy = image if image.mode == "RGB" else image.convert("RGB")
     if max(copy.size) > WORK_SIZE:
         copy = copy.copy() if copy is image else copy
