@@ -30,7 +30,6 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -276,28 +275,7 @@ def evidence_ingest(
         if on_result is not None:
             on_result(result)
 
-    # A three-stage pipeline: while this thread records batch N (the database is
-    # touched here only), batch N+1 is analysed on one thread and batch N+2 stored on
-    # another, so the cores are not idle while the log commits or the disk syncs.
-    with MediaAnalyser(workdir=work_root) as analyser, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="svidok-store") as storer, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="svidok-analyse") as analysing:
-        storing: Future[tuple[list[_Stored], list[IngestResult]]] | None = None
-        analysed: Future[tuple[list[_Stored], list[IngestResult]]] | None = None
-
-        def advance(batch: list[Path]) -> None:
-            nonlocal storing, analysed
-            next_store = storer.submit(_store_batch, batch, store, labels or {}) if batch else None
-            next_analysis = None
-            if storing is not None:
-                stored, failed = storing.result()
-                held = _held(collection, stored)
-                next_analysis = analysing.submit(_analyse_batch, stored, failed, held, store,
-                                                 analyser, work_root)
-            if analysed is not None:
-                _record_and_report(*analysed.result(), collection, facts, report)
-            storing, analysed = next_store, next_analysis
-
+    with MediaAnalyser(workdir=work_root) as analyser:
         batch: list[Path] = []
         for path, walk_error in iter_input_files(paths):
             if walk_error is not None:
@@ -305,56 +283,47 @@ def evidence_ingest(
                 continue
             batch.append(path)
             if len(batch) >= batch_size:
-                advance(batch)
+                _ingest_batch(batch, collection, facts, store, analyser, work_root, report,
+                              labels or {})
                 batch = []
-        advance(batch)
-        while storing is not None or analysed is not None:
-            advance([])
+        if batch:
+            _ingest_batch(batch, collection, facts, store, analyser, work_root, report,
+                          labels or {})
     if summary.new >= OPTIMIZE_AFTER:
         database_optimize()
     return summary
 
 
-def _store_batch(
-    batch: list[Path], store: BlobStore, labels: Mapping[Path, str]
-) -> tuple[list[_Stored], list[IngestResult]]:
-    """Step 1: the bytes of each file into the blob store; files that fail, reported."""
+def _ingest_batch(
+    batch: list[Path],
+    collection: Collection,
+    facts: AcquisitionFacts,
+    store: BlobStore,
+    analyser: MediaAnalyser,
+    work_root: Path,
+    report: Callable[[IngestResult], None],
+    labels: Mapping[Path, str],
+) -> None:
+    # 1. store bytes
     stored: list[_Stored] = []
-    failed: list[IngestResult] = []
     for path in batch:
         try:
             stored.append(_Stored(source=path, put=store.put_path(path), label=labels.get(path)))
         except OSError as exc:
-            failed.append(IngestResult(path=labels.get(path) or path_text(path), status="error",
-                                       error=f"cannot read file: {exc.strerror or exc}"))
+            report(IngestResult(path=labels.get(path) or path_text(path), status="error",
+                                error=f"cannot read file: {exc.strerror or exc}"))
         except Exception as exc:  # one unreadable file must not stop the run
-            failed.append(IngestResult(path=labels.get(path) or path_text(path), status="error",
-                                       error=str(exc)))
-    return stored, failed
+            report(IngestResult(path=labels.get(path) or path_text(path), status="error",
+                                error=str(exc)))
+    if not stored:
+        return
 
-
-def _held(collection: Collection, stored: list[_Stored]) -> set[str]:
-    """Which of the stored digests the collection holds already (they need no analysis)."""
-    return set(
+    # 2. analyse what looks new; 3. store derived files
+    held = set(
         Item.objects.filter(
             collection=collection, sha256__in={s.put.digest.hex for s in stored}
         ).values_list("sha256", flat=True)
     )
-
-
-def _analyse_batch(
-    stored: list[_Stored],
-    failed: list[IngestResult],
-    held: set[str],
-    store: BlobStore,
-    analyser: MediaAnalyser,
-    work_root: Path,
-) -> tuple[list[_Stored], list[IngestResult]]:
-    """Steps 2 and 3, off the database: analyse what looks new, store its derived files.
-
-    A file another batch of this run adds meanwhile is analysed twice at worst;
-    step 4 decides again, under the log's lock, what is new.
-    """
     to_analyse: dict[str, _Stored] = {}
     for entry in stored:
         if entry.put.digest.hex not in held:
@@ -369,24 +338,12 @@ def _analyse_batch(
         for entry, analysis in zip(entries, analyses, strict=True):
             entry.analysis = analysis
             entry.derived = [(d, store.put_path(d.path)) for d in analysis.derived]
+        # 4. record, under the log's lock
+        results = _record_batch(stored, collection, facts)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return stored, failed
-
-
-def _record_and_report(
-    stored: list[_Stored],
-    failed: list[IngestResult],
-    collection: Collection,
-    facts: AcquisitionFacts,
-    report: Callable[[IngestResult], None],
-) -> None:
-    """Step 4, under the log's lock, then the outcome of every file of the batch."""
-    for result in failed:
+    for result in results:
         report(result)
-    if stored:
-        for result in _record_batch(stored, collection, facts):
-            report(result)
 
 
 def _record_batch(
