@@ -8,9 +8,6 @@ import click
 
 from svidok.cli.base import emit_json, json_option, setup_django
 
-# The locker's own limit (MediaAnalyser's default), so both refuse the same bombs.
-MAX_IMAGE_PIXELS = 150_000_000
-
 
 @click.group()
 def media() -> None:
@@ -28,6 +25,7 @@ def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
     any file could not be hashed. (Video hashes are not computed yet.)
     """
     from svidok.core.errors import ExtractionError
+    from svidok.core.media.images import MAX_IMAGE_PIXELS
     from svidok.core.media.pdq import open_for_hashing, pdq_of
 
     failed = False

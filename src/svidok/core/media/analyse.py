@@ -34,7 +34,7 @@ from types import TracebackType
 from svidok.core.errors import ConfigurationError, ExtractionError
 from svidok.core.media.documents import ZIP_TYPES, analyse_pdf, analyse_zip
 from svidok.core.media.exiftool import Entry, ExifToolReader
-from svidok.core.media.images import make_thumbnail
+from svidok.core.media.images import MAX_IMAGE_PIXELS, make_thumbnail
 from svidok.core.media.metadata import json_safe as json_safe  # public: re-exported
 from svidok.core.media.report import Analysis, DerivedFile, Report
 from svidok.core.media.sniff import (
@@ -73,7 +73,7 @@ class MediaAnalyser:
         workdir: Path,
         thumbnail_size: int = 320,
         keyframes: int = 4,
-        max_image_pixels: int = 150_000_000,
+        max_image_pixels: int = MAX_IMAGE_PIXELS,
     ) -> None:
         if thumbnail_size < 1:
             raise ConfigurationError(f"thumbnail_size must be at least 1, got {thumbnail_size}")

@@ -19,6 +19,9 @@ from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral, work_copy
 from svidok.core.media.report import DerivedFile, Report
 
 THUMBNAIL_QUALITY = 85
+# The decompression-bomb guard: images with more pixels are not decoded (a
+# 100-megapixel photo still is).
+MAX_IMAGE_PIXELS = 150_000_000
 
 
 # Our own limit (checked in make_thumbnail) governs; Pillow's warning would only
