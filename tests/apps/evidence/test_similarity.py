@@ -157,3 +157,15 @@ def test_cluster_page_shows_only_the_users_collections(held, tmp_path, client):
     body = client.get(reverse("clusters")).content.decode()
     assert "s.jpg" in body and "strike.jpg" in body
     assert "o1.jpg" not in body and "Secret" not in body
+
+
+def test_a_one_pixel_image_is_hashed_kept_and_never_matched(svidok_home, tmp_path):
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "dot.png")
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(tmp_path / "dot2.png")
+    evidence_ingest(paths=[tmp_path / "dot.png"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t"))
+    dot = Item.objects.get()
+    assert dot.metadata["perceptual"]["quality"] == 0
+    assert PerceptualHash.objects.filter(item=dot).exists()  # kept…
+    assert similar_items(variants=file_variants(tmp_path / "dot2.png"),
+                         collection_ids=None) == []  # …but never a match
