@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
@@ -25,6 +26,22 @@ log = logging.getLogger(__name__)
 
 STATUS = [(TooLarge, 413), (NotFound, 404), (Forbidden, 403), (InvalidInput, 400),
           (VerificationError, 409)]
+
+
+CLIENT_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (RequestDataTooBig, 413, "the request is too large"),
+    (MultiPartParserError, 400, "malformed multipart body"),
+    (SuspiciousOperation, 400, "request refused"),
+    (BadRequest, 400, "bad request"),
+]
+
+
+def _client_error(reply: Callable[..., HttpResponse], status: int,
+                  what: str) -> Callable[[HttpRequest, Exception], HttpResponse]:
+    def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return reply(request, status, f"{what}: {exc}")
+
+    return handle
 
 
 class ErrorOut(Schema):
@@ -66,21 +83,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return reply(request, exc.status_code, str(exc.message))
 
     # A malformed or oversized request body is the client's error, not the server's.
-    @api.exception_handler(RequestDataTooBig)
-    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-        return reply(request, 413, f"the request is too large: {exc}")
-
-    @api.exception_handler(MultiPartParserError)
-    def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
-        return reply(request, 400, f"malformed multipart body: {exc}")
-
-    @api.exception_handler(SuspiciousOperation)
-    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
-        return reply(request, 400, f"request refused: {exc}")
-
-    @api.exception_handler(BadRequest)
-    def bad_request(request: HttpRequest, exc: BadRequest) -> HttpResponse:
-        return reply(request, 400, f"bad request: {exc}")
+    for kind, status, what in CLIENT_ERRORS:
+        api.add_exception_handler(kind, _client_error(reply, status, what))
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
