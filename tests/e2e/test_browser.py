@@ -182,7 +182,7 @@ def test_upload_two_files_with_progress_and_open_one(ui: Ui, tmp_path: Path) -> 
     page.wait_for_url(re.compile(r"/items/[0-9a-f-]{36}/$"))
     expect(page.locator("h1")).to_have_text(files[0].name)
     expect(page.locator("dd code").first).to_have_text(_sha256(files[0]))
-    expect(page.locator("table tbody")).to_contain_text("Field team E2E")
+    expect(page.locator("table.acquisitions tbody")).to_contain_text("Field team E2E")
     expect(page.locator("ol.custody")).to_contain_text("web:" + ui.live.investigator)
     ui.shot("item")
     ui.assert_clean()
