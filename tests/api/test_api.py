@@ -244,3 +244,19 @@ def test_export_zip_holds_original_metadata_and_a_proof_covering_it(api, svidok_
     verify_proof_bundle(bundle, trusted_public_key=instance_public_key())
     assert any(json.loads(e["event"])["action"] == Action.EXPORTED for e in bundle["events"])
     assert not list((svidok_home / "work").glob("export-*")), "nothing left behind"
+
+
+def test_similar_finds_a_mirrored_copy(api, tmp_path):
+    from PIL import Image
+
+    from tests.apps.evidence.test_similarity import make_photo
+
+    photo = make_photo(tmp_path / "scene.jpg", 21)
+    Image.open(photo).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "m.jpg")
+    evidence_ingest(paths=[photo, tmp_path / "m.jpg"], collection_name="Field",
+                    facts=AcquisitionFacts(actor="t"))
+    scene = Item.objects.get(original_name="scene.jpg")
+    found = api.get(f"/api/v1/items/{scene.id}/similar").json()
+    assert [(m["name"], m["variant"]) for m in found] == [("m.jpg", "mirrored left–right")]
+    assert api.get(f"/api/v1/items/{scene.id}/similar", {"max_distance": 0}).json() == []
+    assert_error(api.get(f"/api/v1/items/{scene.id}/similar", {"max_distance": 999}), 422)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from svidok.api.access import SIGNED_IN, OnCollection, actor_of, rule
 from svidok.api.errors import ErrorOut
-from svidok.apps.accounts.permissions import Permission
+from svidok.apps.accounts.permissions import Permission, visible_collection_ids
 from svidok.apps.custody.services import Action, record_item_event
 from svidok.apps.evidence.models import Acquisition, Item
 from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
@@ -26,9 +26,11 @@ from svidok.apps.evidence.services import (
     item_export_archive,
     moment_parse,
 )
+from svidok.apps.evidence.similarity import item_variants, similar_items
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
-from svidok.core.errors import NotFound, TooLarge
+from svidok.core.errors import ExtractionError, NotFound, TooLarge
+from svidok.core.media.pdq import MAX_DISTANCE
 from svidok.web.access import item_for
 from svidok.web.uploads import upload_limit, upload_refused
 
@@ -254,6 +256,31 @@ def download_item(request: HttpRequest, item_id: uuid.UUID) -> FileResponse:
                       actor=actor_of(request))
     return FileResponse(instance_store().open(Digest(item.sha256)), as_attachment=True,
                         filename=item.original_name, content_type="application/octet-stream")
+
+
+class SimilarOut(Schema):
+    item: uuid.UUID
+    collection: str
+    name: str
+    sha256: str
+    distance: int
+    variant: str
+
+
+@router.get("/items/{item_id}/similar", response={200: list[SimilarOut], **ERRORS})
+@rule(Permission.VIEW_ITEMS)
+def similar(request: HttpRequest, item_id: uuid.UUID,
+            max_distance: int = Query(MAX_DISTANCE, ge=0, le=256)) -> list[dict[str, Any]]:
+    """Near-duplicates of an image item in your collections (PDQ, rotations and mirror
+    images included), nearest first."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
+    try:
+        variants = item_variants(item)
+    except (ExtractionError, NotFound):
+        variants = []  # an unreadable original is for `svidok verify` to report
+    matches = similar_items(variants=variants, exclude=item, max_distance=max_distance,
+                            collection_ids=visible_collection_ids(user=request.auth))
+    return [match.to_json() for match in matches]
 
 
 @router.get("/items/{item_id}/export", response={200: bytes, **ERRORS},
