@@ -39,6 +39,7 @@ from svidok.apps.evidence.services import (
 )
 from svidok.apps.evidence.similarity import (
     item_variants,
+    matchable_hash_count,
     near_duplicate_clusters,
     similar_items,
 )
@@ -57,6 +58,7 @@ from svidok.web.access import item_view, post_only, public, signed_in
 from svidok.web.uploads import upload_limit, upload_refused
 
 PAGE_SIZE = 50
+CLUSTERS_ON_THE_FLY = 20_000  # images; beyond this, `svidok media clusters` (until an index)
 
 
 def _actor(request: HttpRequest) -> str:
@@ -262,7 +264,13 @@ def item_download(request: HttpRequest, item: Item) -> FileResponse:
 @signed_in
 def clusters(request: HttpRequest) -> HttpResponse:
     """Groups of near-duplicate images in the user's collections, earliest copy first."""
-    groups = near_duplicate_clusters(collection_ids=visible_collection_ids(user=request.user))
+    collection_ids = visible_collection_ids(user=request.user)
+    hashes = matchable_hash_count(collection_ids=collection_ids)
+    if hashes > CLUSTERS_ON_THE_FLY:
+        # Grouping compares all pairs; on a page request that would tie up a worker.
+        return render(request, "svidok/clusters.html", {"groups": [], "too_many": hashes,
+                                                         "limit": CLUSTERS_ON_THE_FLY})
+    groups = near_duplicate_clusters(collection_ids=collection_ids)
     return render(request, "svidok/clusters.html", {"groups": groups})
 
 

@@ -169,3 +169,18 @@ def test_a_one_pixel_image_is_hashed_kept_and_never_matched(svidok_home, tmp_pat
     assert PerceptualHash.objects.filter(item=dot).exists()  # kept…
     assert similar_items(variants=file_variants(tmp_path / "dot2.png"),
                          collection_ids=None) == []  # …but never a match
+
+
+def test_cluster_page_refuses_to_group_too_many_on_the_fly(held, client, monkeypatch):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from svidok.web import views
+
+    monkeypatch.setattr(views, "CLUSTERS_ON_THE_FLY", 1)
+    client.force_login(get_user_model().objects.create_superuser("root", password=None))
+    from tests.conftest import login_verified
+
+    login_verified(client, get_user_model().objects.get(username="root"))
+    body = client.get(reverse("clusters")).content.decode()
+    assert "too many to group" in body and "svidok media clusters" in body

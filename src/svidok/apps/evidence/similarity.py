@@ -170,6 +170,14 @@ class Cluster:
         }
 
 
+def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
+    """How many hashes grouping would compare (all collections when None)."""
+    rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
+    if collection_ids is not None:
+        rows = rows.filter(collection_id__in=list(collection_ids))
+    return rows.count()
+
+
 WORKING_BYTES = 64 * 2**20  # memory for one block of pairwise XORs
 
 
