@@ -10,6 +10,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,27 @@ def svidok_home(tmp_path: Path, settings) -> Iterator[Path]:
     instance_signing_key.cache_clear()
 
 
+@contextmanager
+def own_database(env: dict[str, str], prefix: str) -> Iterator[None]:
+    """On PostgreSQL, point ``env`` at a new database, dropped afterwards; on SQLite,
+    nothing (the instance's own file is already private)."""
+    url = os.environ.get("SVIDOK_DATABASE_URL")
+    if not url:
+        yield
+        return
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env["SVIDOK_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment for running the `svidok` CLI in subprocesses against a new instance.
@@ -56,21 +78,8 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     env["SVIDOK_HOME"] = str(tmp_path / "cli-home")
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    url = os.environ.get("SVIDOK_DATABASE_URL")
-    if not url:
+    with own_database(env, "svidok_cli"):
         yield env
-        return
-    import psycopg
-
-    name = f"svidok_cli_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env["SVIDOK_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield env
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def login_verified(client, user) -> None:

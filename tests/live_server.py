@@ -15,14 +15,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_jpeg
+from tests.conftest import make_jpeg, own_database
 
 SVIDOK = [str(Path(sys.executable).with_name("svidok"))]
 PASSWORD = "correct horse battery staple 7"
@@ -51,37 +50,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _database(env: dict[str, str]) -> Iterator[None]:
-    """On PostgreSQL, a database of its own for this server, dropped afterwards."""
-    url = os.environ.get("SVIDOK_DATABASE_URL")
-    if not url:
-        yield
-        return
-    import psycopg
-
-    name = f"svidok_live_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env["SVIDOK_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 def live_svidok(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSvidok]:
     base = tmp_path_factory.mktemp("live")
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env["SVIDOK_HOME"] = str(base / "home")
-    database = _database(env)
-    next(database)
-    try:
+    with own_database(env, "svidok_live"):
         yield from _serve(base, env)
-    finally:
-        next(database, None)
 
 
 def _serve(base: Path, env: dict[str, str]) -> Iterator[LiveSvidok]:

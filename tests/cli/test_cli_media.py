@@ -42,6 +42,14 @@ def test_similar_finds_a_mirrored_repost(instance, tmp_path):  # noqa: F811
     assert missing.returncode != 0 and "no collection named 'Nope'" in missing.stderr
 
 
+def test_similar_to_an_item_that_is_not_an_image_says_so(instance, tmp_path):  # noqa: F811
+    (tmp_path / "notes.txt").write_text("witness statement, typed")
+    item = json.loads(svidok(instance, "ingest", str(tmp_path / "notes.txt"), "--collection",
+                             "Field", "--json").stdout.splitlines()[0])["item"]
+    result = svidok(instance, "media", "similar", item, check=False)
+    assert result.returncode == 2 and "has no perceptual hash" in result.stderr
+
+
 def test_clusters(instance, tmp_path):  # noqa: F811
     make_photo(tmp_path / "in" / "a.jpg", 8)
     Image.open(tmp_path / "in" / "a.jpg").resize((320, 240)).save(tmp_path / "in" / "a-small.jpg")

@@ -63,10 +63,9 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
     {"item", "collection", "name", "sha256", "distance", "variant"}.
     """
     setup_django(ctx)
-    from svidok.apps.evidence.models import Collection
     from svidok.apps.evidence.selectors import item_resolve
     from svidok.apps.evidence.similarity import file_variants, item_variants, similar_items
-    from svidok.core.errors import NotFound
+    from svidok.core.errors import InvalidInput
 
     exclude = None
     if Path(query).is_file():
@@ -74,12 +73,10 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
     else:
         exclude = item_resolve(reference=query)
         variants = item_variants(exclude)
-    collection_ids = None
-    if collection is not None:
-        found = Collection.objects.filter(name=collection).values_list("id", flat=True).first()
-        if found is None:
-            raise NotFound(f"no collection named {collection!r}")
-        collection_ids = [found]
+        if not variants:
+            raise InvalidInput(f"item {exclude.id} ({exclude.media_type}) has no perceptual "
+                               "hash: near-duplicates are found for images")
+    collection_ids = _collection_ids(collection)
     if variants and variants[0].quality < 50:
         click.echo(f"the query's PDQ quality is {variants[0].quality} (< 50): too little "
                    "detail to match anything", err=True)
@@ -109,16 +106,9 @@ def clusters(ctx: click.Context, collection: str | None, max_distance: int,
     --json, one line per group: {"size", "earliest", "items": [...]}.
     """
     setup_django(ctx)
-    from svidok.apps.evidence.models import Collection
     from svidok.apps.evidence.similarity import near_duplicate_clusters
-    from svidok.core.errors import NotFound
 
-    collection_ids = None
-    if collection is not None:
-        found = Collection.objects.filter(name=collection).values_list("id", flat=True).first()
-        if found is None:
-            raise NotFound(f"no collection named {collection!r}")
-        collection_ids = [found]
+    collection_ids = _collection_ids(collection)
     groups = near_duplicate_clusters(collection_ids=collection_ids, max_distance=max_distance)
     for number, group in enumerate(groups, 1):
         if as_json:
@@ -131,6 +121,19 @@ def clusters(ctx: click.Context, collection: str | None, max_distance: int,
                        f"{item.collection.name}  {item.original_name}")
     if not groups and not as_json:
         click.echo("no near-duplicates", err=True)
+
+
+def _collection_ids(name: str | None) -> list[int] | None:
+    """The id of the named collection as a one-item list; None (all) without a name."""
+    if name is None:
+        return None
+    from svidok.apps.evidence.models import Collection
+    from svidok.core.errors import NotFound
+
+    found = Collection.objects.filter(name=name).values_list("id", flat=True).first()
+    if found is None:
+        raise NotFound(f"no collection named {name!r}")
+    return [found]
 
 
 @media.command()
