@@ -9,6 +9,7 @@ declare -A wanted=(
   [ffmpeg]=ffmpeg
   [ffprobe]=ffmpeg
   [file]=file            # brings libmagic, which content sniffing uses
+  [tesseract]=tesseract-ocr  # text in images; language data below
 )
 for option in "$@"; do
   case "$option" in
@@ -32,6 +33,12 @@ for tool in "${!wanted[@]}"; do
   fi
 done
 if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then missing+=(libmagic1); fi
+# OCR reads Ukrainian, Russian and English; Debian ships each language separately.
+for lang in ukr rus eng; do
+  if ! ls /usr/share/tesseract-ocr/*/tessdata/"$lang".traineddata >/dev/null 2>&1; then
+    missing+=("tesseract-ocr-$lang")
+  fi
+done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 
