@@ -7,6 +7,8 @@ backend is chosen by ``SVIDOK_DATABASE_URL`` exactly as in production.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,19 @@ REPO = Path(__file__).resolve().parent.parent
 def shared_data() -> Path:
     """The shared datasets folder; tests needing it skip when absent."""
     return Path(os.environ.get("SVIDOK_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _no_hash_index_between_tests() -> Iterator[None]:
+    """Rolled-back test transactions reuse row ids, so a hash index saved by one test
+    would describe rows another test never made: each test starts without one."""
+    yield
+    module = sys.modules.get("svidok.apps.evidence.perceptual_index")
+    if module is not None:
+        from django.conf import settings
+
+        module.forget_indexes()
+        shutil.rmtree(Path(settings.SVIDOK_PATHS.home) / "index", ignore_errors=True)
 
 
 @pytest.fixture

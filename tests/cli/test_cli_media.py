@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PIL import Image
 
@@ -59,3 +60,18 @@ def test_clusters(instance, tmp_path):  # noqa: F811
               svidok(instance, "media", "clusters", "--json").stdout.splitlines()]
     assert [sorted(i["name"] for i in g["items"]) for g in groups] == [["a-small.jpg", "a.jpg"]]
     assert groups[0]["earliest"] == groups[0]["items"][0]["item"]
+
+
+def test_reindex_and_a_damaged_index(instance, tmp_path):  # noqa: F811
+    make_photo(tmp_path / "in" / "a.jpg", 10)
+    make_photo(tmp_path / "in" / "b.jpg", 11)
+    svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "Field")
+    out = svidok(instance, "media", "reindex").stdout
+    assert "indexed 2 perceptual hashes; 2 of matchable quality are searchable" in out
+    manifest = Path(instance["SVIDOK_HOME"]) / "index" / "pdq" / "manifest.json"
+    assert manifest.is_file()
+    manifest.write_text("{damaged")  # the next search rebuilds it rather than failing
+    lines = svidok(instance, "media", "similar", str(tmp_path / "in" / "a.jpg"),
+                   "--json").stdout.splitlines()
+    assert [json.loads(line)["name"] for line in lines] == ["a.jpg"]
+    assert json.loads(manifest.read_text())["count"] == 2

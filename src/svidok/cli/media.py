@@ -139,11 +139,19 @@ def _collection_ids(name: str | None) -> list[int] | None:
 @media.command()
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
-    """Rebuild the near-duplicate search table from the items' stored hashes."""
+    """Rebuild the near-duplicate search table from the items' stored hashes, then the
+    hash index (<home>/index) from the table.
+
+    Not needed in normal use: new items join the index as they are ingested, and
+    a saved index that does not match the database is rebuilt when opened.
+    """
     setup_django(ctx)
+    from svidok.apps.evidence.perceptual_index import live_index
     from svidok.apps.evidence.similarity import perceptual_reindex
 
-    click.echo(f"indexed {perceptual_reindex()} perceptual hashes")
+    rows = perceptual_reindex()
+    click.echo(f"indexed {rows} perceptual hashes; "
+               f"{len(live_index('pdq').current())} of matchable quality are searchable")
 
 
 COMMANDS = [media]

@@ -58,7 +58,7 @@ from svidok.web.access import item_view, post_only, public, signed_in
 from svidok.web.uploads import upload_limit, upload_refused
 
 PAGE_SIZE = 50
-CLUSTERS_ON_THE_FLY = 20_000  # images; beyond this, `svidok media clusters` (until an index)
+CLUSTERS_ON_THE_FLY = 20_000  # images (≈ 10 s of index searches); beyond, `svidok media clusters`
 
 
 def _actor(request: HttpRequest) -> str:

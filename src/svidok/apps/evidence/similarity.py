@@ -21,6 +21,7 @@ import numpy as np
 from django.db import transaction
 
 from svidok.apps.evidence.models import Acquisition, Item, PerceptualHash
+from svidok.apps.evidence.perceptual_index import live_index
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
 from svidok.core.media.images import MAX_IMAGE_PIXELS
@@ -29,7 +30,6 @@ from svidok.core.media.pdq import (
     MIN_QUALITY,
     PdqHash,
     as_bytes,
-    distances,
     open_for_hashing,
     pdq_dihedral,
 )
@@ -72,13 +72,15 @@ def perceptual_index_items(items: Iterable[Item]) -> int:
 
 
 def perceptual_reindex() -> int:
-    """Rebuild the whole search table from the items' metadata; returns the row count."""
+    """Rebuild the whole search table from the items' metadata, then the hash index
+    from the table; returns the row count."""
     with transaction.atomic():
         PerceptualHash.objects.all().delete()
         count = 0
         for start in range(0, Item.objects.count(), 5_000):
             batch = list(Item.objects.order_by("created_at", "id")[start:start + 5_000])
             count += perceptual_index_items(batch)
+    live_index("pdq").rebuild()
     return count
 
 
@@ -95,35 +97,45 @@ def similar_items(
     ``collection_ids`` None means every collection (operators, instance admins).
     A query of low quality matches nothing: its hash says too little.
     """
-    usable = [v for v in variants if v.quality >= MIN_QUALITY]
+    usable = [index for index, v in enumerate(variants) if v.quality >= MIN_QUALITY]
     if not usable:
         return []
-    rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
-    if collection_ids is not None:
-        rows = rows.filter(collection_id__in=list(collection_ids))
-    if exclude is not None:
-        rows = rows.exclude(item=exclude)
-    item_ids, blobs = [], []
-    for item_id, blob in rows.values_list("item_id", "hash").iterator(chunk_size=20_000):
-        item_ids.append(item_id)
-        blobs.append(bytes(blob))
-    if not blobs:
-        return []
-    table = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), 32)
-    best = np.full(len(blobs), 257, dtype=np.int32)
-    which = np.zeros(len(blobs), dtype=np.int8)
-    for index, variant in enumerate(variants):
-        if variant.quality < MIN_QUALITY:
+    queries = _hash_table([variants[index].hex for index in usable])
+    hits = live_index("pdq").current().search(queries, max_distance)
+    best: dict[uuid.UUID, tuple[int, int]] = {}  # item id -> (distance, variant)
+    for start in range(0, len(hits), CHECK_BATCH):
+        rows = PerceptualHash.objects.filter(id__in=hits.ids[start:start + CHECK_BATCH].tolist(),
+                                             algorithm="pdq", quality__gte=MIN_QUALITY)
+        if collection_ids is not None:
+            rows = rows.filter(collection_id__in=list(collection_ids))
+        if exclude is not None:
+            rows = rows.exclude(item=exclude)
+        found = list(rows.values_list("item_id", "hash"))
+        if not found:
             continue
-        found = distances(as_bytes(variant.hex), table)
-        closer = found < best
-        best[closer] = found[closer]
-        which[closer] = index
-    hits = np.flatnonzero(best <= max_distance)
-    hits = hits[np.argsort(best[hits], kind="stable")][:limit]
-    items = Item.objects.select_related("collection").in_bulk([item_ids[i] for i in hits])
-    return [Match(item=items[item_ids[i]], distance=int(best[i]), variant=VARIANTS[which[i]])
-            for i in hits if item_ids[i] in items]
+        # The row itself decides, not the index's copy of it.
+        xor = _hash_table([bytes(h).hex() for _, h in found])[:, None, :] ^ queries[None, :, :]
+        distance = np.bitwise_count(xor).sum(axis=2)
+        for (item_id, _), row in zip(found, distance, strict=True):
+            variant = int(np.argmin(row))
+            if row[variant] <= max_distance and (item_id not in best
+                                                  or row[variant] < best[item_id][0]):
+                best[item_id] = (int(row[variant]), usable[variant])
+        if len(best) >= limit:
+            break  # hits come nearest first: later batches are no closer
+    ranked = sorted(best.items(), key=lambda entry: (entry[1][0], str(entry[0])))[:limit]
+    items = Item.objects.select_related("collection").in_bulk([item_id for item_id, _ in ranked])
+    return [Match(item=items[item_id], distance=distance, variant=VARIANTS[variant])
+            for item_id, (distance, variant) in ranked if item_id in items]
+
+
+CHECK_BATCH = 2_000  # hits checked against their rows per query
+
+
+def _hash_table(hex_hashes: Sequence[str]) -> np.ndarray:
+    """(n, 32) uint8 rows of hashes given as hex."""
+    return np.frombuffer(b"".join(as_bytes(value) for value in hex_hashes),
+                         dtype=np.uint8).reshape(-1, 32)
 
 
 def item_variants(item: Item) -> list[PdqHash]:
@@ -178,7 +190,7 @@ def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
     return rows.count()
 
 
-WORKING_BYTES = 64 * 2**20  # memory for one block of pairwise XORs
+CLUSTER_BATCH = 64  # items whose eight variants are searched together
 
 
 def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
@@ -186,19 +198,27 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
     """Groups of near-duplicates: connected components of "within ``max_distance``",
     rotations and mirror images included.
 
-    Compares every pair of matchable hashes, eight ways (blocked, vectorised):
-    quadratic, so fine for thousands to tens of thousands of images; a million
-    needs the index of issue 4. Largest groups first.
+    Each item's eight variants are searched in the hash index, so the cost
+    grows with the number of items times a search (about 2 ms for eight
+    variants over a million hashes), not with the number of pairs. Largest
+    groups first.
     """
     rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
     if collection_ids is not None:
         rows = rows.filter(collection_id__in=list(collection_ids))
-    pairs = list(rows.values_list("item_id", "hash"))
-    if len(pairs) < 2:
+    scope = sorted(rows.values_list("id", "item_id", "hash"))
+    if len(scope) < 2:
         return []
-    base = np.frombuffer(b"".join(bytes(h) for _, h in pairs), dtype=np.uint8).reshape(-1, 32)
-    turned = _turned_variants([item_id for item_id, _ in pairs], base)
-    parent = list(range(len(pairs)))
+    row_ids = np.array([row_id for row_id, _, _ in scope], dtype=np.int64)  # sorted
+    item_ids = list(dict.fromkeys(item_id for _, item_id, _ in scope))
+    position = {item_id: index for index, item_id in enumerate(item_ids)}
+    owner = np.array([position[item_id] for _, item_id, _ in scope], dtype=np.int64)
+    stored = np.frombuffer(b"".join(bytes(h) for _, _, h in scope),
+                           dtype=np.uint8).reshape(-1, 32)
+    main = np.empty((len(item_ids), 32), dtype=np.uint8)
+    main[owner] = stored  # one row per item today; the last one wins otherwise
+    turned = _turned_variants(item_ids, main)
+    parent = list(range(len(item_ids)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -206,22 +226,25 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
             i = parent[i]
         return i
 
-    # Every item as stored against every item in each of its eight variants, so a
+    # Every item in each of its eight variants against every stored hash, so a
     # mirrored or rotated copy joins the group of the photo it was made from.
-    block_rows = max(1, WORKING_BYTES // (len(pairs) * 32))
-    for variant in range(len(VARIANTS)):
-        queries = turned[:, variant, :]
-        for start in range(0, len(pairs), block_rows):
-            block = queries[start:start + block_rows]
-            xor = np.bitwise_xor(block[:, None, :], base[None, :, :])
-            close = np.bitwise_count(xor).sum(axis=2, dtype=np.int32) <= max_distance
-            for a, b in zip(*np.nonzero(close), strict=True):
-                i, j = start + int(a), int(b)
-                if i != j:
-                    parent[root(i)] = root(j)
+    index = live_index("pdq").current()
+    per_item = len(VARIANTS)
+    for start in range(0, len(item_ids), CLUSTER_BATCH):
+        queries = turned[start:start + CLUSTER_BATCH].reshape(-1, 32)
+        hit_ids, _, query = index.pairs(queries, max_distance)
+        at = np.searchsorted(row_ids, hit_ids)
+        inside = (at < len(row_ids)) & (row_ids[np.minimum(at, len(row_ids) - 1)] == hit_ids)
+        at, query = at[inside], query[inside]
+        # The table's row decides, not the index's copy of it.
+        exact = np.bitwise_count(stored[at] ^ queries[query]).sum(axis=1) <= max_distance
+        for source, target in zip(start + query[exact] // per_item, owner[at[exact]],
+                                  strict=True):
+            if source != target:
+                parent[root(int(source))] = root(int(target))
     groups: dict[int, list[uuid.UUID]] = {}
-    for index, (item_id, _) in enumerate(pairs):
-        groups.setdefault(root(index), []).append(item_id)
+    for index_position, item_id in enumerate(item_ids):
+        groups.setdefault(root(index_position), []).append(item_id)
     grouped = [ids for ids in groups.values() if len(ids) > 1]
     wanted = [item_id for ids in grouped for item_id in ids]
     items = Item.objects.select_related("collection").in_bulk(wanted)
