@@ -202,16 +202,7 @@ class HashIndex:
         Exact. Each id appears once, with its smallest distance and the query
         that gave it; ordered by distance, then id.
         """
-        if not 0 <= max_distance <= 256:
-            raise ValueError(f"max_distance must be within 0..256, got {max_distance}")
-        query_table = as_hash_array(queries)
-        if not len(query_table) or not len(self):
-            return _empty_hits()
-        parts = [self._search_built(query_table, max_distance),
-                 self._search_tail(query_table, max_distance)]
-        rows = np.concatenate([p[0] for p in parts])
-        found = np.concatenate([p[1] for p in parts])
-        which = np.concatenate([p[2] for p in parts])
+        rows, found, which = self.pairs(queries, max_distance)
         if not len(rows):
             return _empty_hits()
         # Keep each id's closest query: sort by id, then distance; first of each id.
@@ -221,8 +212,22 @@ class HashIndex:
         first[1:] = rows[1:] != rows[:-1]
         rows, found, which = rows[first], found[first], which[first]
         nearest = np.lexsort((rows, found))
-        return Hits(rows[nearest], found[nearest].astype(np.int32),
-                    which[nearest].astype(np.int32))
+        return Hits(rows[nearest], found[nearest], which[nearest])
+
+    def pairs(self, queries: Any, max_distance: int
+              ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Every (stored id, distance, query row) within ``max_distance``, unordered: an id
+        close to several queries appears once per query (what grouping needs)."""
+        if not 0 <= max_distance <= 256:
+            raise ValueError(f"max_distance must be within 0..256, got {max_distance}")
+        query_table = as_hash_array(queries)
+        if not len(query_table) or not len(self):
+            return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
+        parts = [self._search_built(query_table, max_distance),
+                 self._search_tail(query_table, max_distance)]
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]).astype(np.int32),
+                np.concatenate([p[2] for p in parts]).astype(np.int32))
 
     def _search_built(self, queries: Hashes, max_distance: int
                       ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
