@@ -12,7 +12,9 @@ shows what all the rest of ingest costs. Baseline and ingest alternate three
 times (once with --quick), each ingest into a fresh instance, each
 contender after a sync and a pause (see ``_common.settle``); the medians
 count. Also reported: the CPU time per file of the whole process tree (at 80
-files/s two cores give at most 25 ms per file) and the peak RSS.
+files/s two cores give at most 25 ms per file), the peak RSS, and the same
+ingest without perceptual hashes (``SVIDOK_PERCEPTUAL_HASHES=0``), whose rate
+hashing must not halve.
 
 The photographs are synthetic but photo-like for the tools that read them:
 1152 x 864, gradients, shapes and sensor-like noise, JPEG quality 85 (about
@@ -159,6 +161,7 @@ def run(ctx: Context) -> list[Result]:
     # Baseline and product alternate, so a slow moment of the disk hits both alike.
     baselines: list[Copy] = []
     runs: list[Run] = []
+    unhashed: list[Run] = []
     flagged: list[dict[str, Any]] = []
     for attempt in range(1, ctx.repeats + 1):
         say(f"[{attempt}/{ctx.repeats}] baseline: stdlib copy + SHA-256 + fsync of {count} files")
@@ -177,8 +180,17 @@ def run(ctx: Context) -> list[Result]:
         if flagged:
             say(f"warning: {len(flagged)} files flagged, e.g. {flagged[0]['extraction_errors']}")
         runs.append(ingest)
+        with ctx.instance("jpegs-unhashed") as instance:
+            say(f"[{attempt}/{ctx.repeats}] the same without perceptual hashes")
+            instance.env["SVIDOK_PERCEPTUAL_HASHES"] = "0"
+            ctx.settle()
+            bare, summary, _ = instance.ingest(folder, collection="bench-photos")
+        if summary["new"] != count or summary["error"]:
+            raise BenchError(f"expected {count} new files and no errors, got {summary}")
+        unhashed.append(bare)
 
     ingest = median_run(runs)
+    bare = median_run(unhashed)
     baseline_s = median([b.wall_s for b in baselines])
     baseline_cpu_s = median([b.cpu_s for b in baselines])
     extra = {
@@ -230,4 +242,17 @@ def run(ctx: Context) -> list[Result]:
         baseline_label="",
         extra={"own_peak_mb": round(ingest.own_peak_bytes / MB, 1)},
     )
-    return [ctx.record(throughput), ctx.record(cpu), ctx.record(memory)]
+    hashing = Result(
+        benchmark=NAME,
+        figure="ingest rate with perceptual hashes",
+        value=count / ingest.wall_s,
+        unit="files/s",
+        target=0.5 * count / bare.wall_s,
+        target_op=">=",
+        target_text="not half the rate without",
+        baseline=count / bare.wall_s,
+        baseline_label="the same ingest with SVIDOK_PERCEPTUAL_HASHES=0 (files/s)",
+        extra={"unhashed_wall_s_all": [round(r.wall_s, 3) for r in unhashed],
+               "unhashed_cpu_ms_per_file": round(bare.cpu_s / count * 1000, 2)},
+    )
+    return [ctx.record(throughput), ctx.record(cpu), ctx.record(memory), ctx.record(hashing)]

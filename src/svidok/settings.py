@@ -7,6 +7,8 @@
 - ``SVIDOK_ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
 - ``SVIDOK_TLS``: ``1`` when served over HTTPS (secure cookies, HSTS).
 - ``SVIDOK_UPLOAD_MAX_BYTES``: the largest upload accepted (default 20 GB).
+- ``SVIDOK_PERCEPTUAL_HASHES``: ``0`` ingests without near-duplicate hashes (they are
+  on by default; off, new items are not found as near-duplicates).
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ WHITENOISE_USE_FINDERS = True
 # handler that refuses anything over the limit before it fills the disk.
 FILE_UPLOAD_HANDLERS = ["svidok.web.uploads.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(SVIDOK_PATHS.work / "uploads")
+SVIDOK_PERCEPTUAL_HASHES = _flag("SVIDOK_PERCEPTUAL_HASHES", default=True)
 SVIDOK_UPLOAD_MAX_BYTES = int(os.environ.get("SVIDOK_UPLOAD_MAX_BYTES", str(20 * 10**9)))
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 # The folder exists once `svidok init` ran (and the handler makes it if not);

@@ -275,7 +275,8 @@ def evidence_ingest(
         if on_result is not None:
             on_result(result)
 
-    with MediaAnalyser(workdir=work_root) as analyser:
+    with MediaAnalyser(workdir=work_root,
+                       perceptual=settings.SVIDOK_PERCEPTUAL_HASHES) as analyser:
         batch: list[Path] = []
         for path, walk_error in iter_input_files(paths):
             if walk_error is not None:

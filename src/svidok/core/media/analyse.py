@@ -74,6 +74,7 @@ class MediaAnalyser:
         thumbnail_size: int = 320,
         keyframes: int = 4,
         max_image_pixels: int = MAX_IMAGE_PIXELS,
+        perceptual: bool = True,
     ) -> None:
         if thumbnail_size < 1:
             raise ConfigurationError(f"thumbnail_size must be at least 1, got {thumbnail_size}")
@@ -85,6 +86,7 @@ class MediaAnalyser:
         self.thumbnail_size = thumbnail_size
         self.keyframes = keyframes
         self.max_image_pixels = max_image_pixels
+        self.perceptual = perceptual  # near-duplicate hashes; off only to measure their cost
         self._exiftool = ExifToolReader()
         self._images = ThreadPoolExecutor(max_workers=IMAGE_THREADS,
                                           thread_name_prefix="svidok-images")
@@ -171,6 +173,7 @@ class MediaAnalyser:
                 workdir=self.workdir,
                 size=self.thumbnail_size,
                 max_pixels=self.max_image_pixels,
+                perceptual=self.perceptual,
             )
         elif kind in ("video", "audio"):
             analyse_audio_video(

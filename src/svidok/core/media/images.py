@@ -65,8 +65,10 @@ def _pillow_media_types() -> frozenset[str]:
     return frozenset(value.lower() for value in Image.MIME.values())
 
 
-def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int) -> None:
-    """Add a JPEG thumbnail (longest side ``size``, EXIF orientation applied), or errors."""
+def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int,
+                   perceptual: bool = True) -> None:
+    """Add a JPEG thumbnail (longest side ``size``, EXIF orientation applied), or errors;
+    with ``perceptual``, the perceptual hashes of the same decoded copy too."""
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         report.error(
             "thumbnail skipped: PIL.ImageFile.LOAD_TRUNCATED_IMAGES is enabled in this process, "
@@ -116,7 +118,8 @@ def make_thumbnail(report: Report, *, workdir: Path, size: int, max_pixels: int)
             report.error(f"truncated or corrupt image: {exc}")
             return
         work = _apply_orientation(report, image, work)
-        _perceptual_hash(report, work)
+        if perceptual:
+            _perceptual_hash(report, work)
         thumbnail = work  # the hash is taken: the work copy may now shrink in place
         # BILINEAR after a draft-scale decode looks the same as LANCZOS at a third
         # of the cost (Pillow antialiases when it shrinks).
