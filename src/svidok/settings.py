@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "svidok.apps.evidence",
     "svidok.apps.accounts",
     "svidok.apps.custody",
+    "svidok.apps.text",
     "svidok.web",
 ]
 

@@ -1,0 +1,1 @@
+"""Text in evidence: OCR of images and the text of PDFs, stored and full-text searchable."""
