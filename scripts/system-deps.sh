@@ -33,6 +33,8 @@ for tool in "${!wanted[@]}"; do
   fi
 done
 if ! ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1'; then missing+=(libmagic1); fi
+# A Cyrillic-capable font: the tests draw Cyrillic text for OCR to read.
+if [[ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then missing+=(fonts-dejavu-core); fi
 # OCR reads Ukrainian, Russian and English; Debian ships each language separately.
 for lang in ukr rus eng; do
   if ! ls /usr/share/tesseract-ocr/*/tessdata/"$lang".traineddata >/dev/null 2>&1; then

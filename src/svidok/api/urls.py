@@ -9,6 +9,7 @@ from svidok.api.auth import TokenAuth
 from svidok.api.errors import install_error_handlers
 from svidok.apps.custody.api import router as custody_router
 from svidok.apps.evidence.api import router as evidence_router
+from svidok.apps.text.api import router as text_router
 
 api = NinjaAPI(
     title="Svidok API",
@@ -24,6 +25,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", evidence_router)
 api.add_router("/", custody_router)
+api.add_router("/", text_router)
 
 # The schema and its documentation page hold no data: anyone may read them.
 PUBLIC_URL_NAMES = {"openapi-json", "openapi-view", "api-root"}

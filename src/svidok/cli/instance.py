@@ -53,6 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         "--timeout", "120",
         "--access-logfile", "-",
         "--forwarded-allow-ips", "127.0.0.1",
+        "--config", "python:svidok.serving",  # starts the text-extraction threads
     ]
     click.echo(f"serving {settings.SVIDOK_HOME} at http://{host}:{port}/", err=True)
     os.execv(sys.executable, argv)  # noqa: S606 — replace this process with gunicorn

@@ -76,7 +76,7 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
         if not variants:
             raise InvalidInput(f"item {exclude.id} ({exclude.media_type}) has no perceptual "
                                "hash: near-duplicates are found for images")
-    collection_ids = _collection_ids(collection)
+    collection_ids = collection_ids_named(collection)
     if variants and variants[0].quality < 50:
         click.echo(f"the query's PDQ quality is {variants[0].quality} (< 50): too little "
                    "detail to match anything", err=True)
@@ -108,7 +108,7 @@ def clusters(ctx: click.Context, collection: str | None, max_distance: int,
     setup_django(ctx)
     from svidok.apps.evidence.similarity import near_duplicate_clusters
 
-    collection_ids = _collection_ids(collection)
+    collection_ids = collection_ids_named(collection)
     groups = near_duplicate_clusters(collection_ids=collection_ids, max_distance=max_distance)
     for number, group in enumerate(groups, 1):
         if as_json:
@@ -123,7 +123,7 @@ def clusters(ctx: click.Context, collection: str | None, max_distance: int,
         click.echo("no near-duplicates", err=True)
 
 
-def _collection_ids(name: str | None) -> list[int] | None:
+def collection_ids_named(name: str | None) -> list[int] | None:
     """The id of the named collection as a one-item list; None (all) without a name."""
     if name is None:
         return None

@@ -20,6 +20,7 @@ urlpatterns = [
     path("items/", views.item_list, name="items"),
     path("upload/", views.upload, name="upload"),
     path("clusters/", views.clusters, name="clusters"),
+    path("search/", views.text_search, name="text-search"),
     path("items/<uuid:item_id>/", views.item_detail, name="item"),
     path("items/<uuid:item_id>/proof", views.item_proof, name="item-proof"),
     path("items/<uuid:item_id>/original", views.item_download, name="item-download"),

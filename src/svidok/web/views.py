@@ -44,6 +44,8 @@ from svidok.apps.evidence.similarity import (
     similar_items,
 )
 from svidok.apps.evidence.store import instance_store
+from svidok.apps.text.search import search_text
+from svidok.apps.text.selectors import item_extraction, item_text_pages
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
 from svidok.core.errors import (
@@ -58,6 +60,8 @@ from svidok.web.access import item_view, post_only, public, signed_in
 from svidok.web.uploads import upload_limit, upload_refused
 
 PAGE_SIZE = 50
+TEXT_HITS = 100  # pages listed by a text search
+TEXT_PAGES_SHOWN = 20  # pages of an item's text on its page; the API gives them all
 CLUSTERS_ON_THE_FLY = 20_000  # images (≈ 10 s of index searches); beyond, `svidok media clusters`
 
 
@@ -208,8 +212,32 @@ def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
                           collection=item.collection),
         "can_audit": can(user=request.user, permission=Permission.VIEW_AUDIT,
                          collection=item.collection),
+        "text_status": item_extraction(item=item),
+        "text_pages": item_text_pages(item=item)[:TEXT_PAGES_SHOWN],
+        "text_pages_shown": TEXT_PAGES_SHOWN,
     }
     return render(request, "svidok/item.html", context)
+
+
+@signed_in
+def text_search(request: HttpRequest) -> HttpResponse:
+    """Pages of images and PDFs in the user's collections whose text has every word asked."""
+    query = request.GET.get("q", "")[:300]
+    visible = visible_collection_ids(user=request.user)
+    chosen = request.GET.get("collection", "")
+    collection_ids = visible
+    if chosen.isdigit():
+        # A collection the user cannot see is searched as an empty one, never revealed.
+        collection_ids = [int(chosen)] if visible is None or int(chosen) in visible else []
+    hits = search_text(query, collection_ids=collection_ids, limit=TEXT_HITS) if query else []
+    items = Item.objects.select_related("collection").in_bulk([hit.item_id for hit in hits])
+    context = {
+        "query": query, "chosen": int(chosen) if chosen.isdigit() else None,
+        "collections": collection_choices(user=request.user),
+        "hits": [(hit, items[hit.item_id]) for hit in hits if hit.item_id in items],
+        "limit": TEXT_HITS,
+    }
+    return render(request, "svidok/text_search.html", context)
 
 
 @item_view(Permission.REVEAL_PROTECTED)

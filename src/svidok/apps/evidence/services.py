@@ -62,6 +62,8 @@ from svidok.apps.evidence.records import (
 )
 from svidok.apps.evidence.similarity import perceptual_index_items
 from svidok.apps.evidence.store import instance_store
+from svidok.apps.text.services import queue_items
+from svidok.apps.text.worker import wake_process_worker
 from svidok.core.digest import CHUNK_SIZE, Digest
 from svidok.core.errors import InvalidInput, NotFound, StoreError
 from svidok.core.media.analyse import Analysis, MediaAnalyser
@@ -365,7 +367,12 @@ def _record_batch(
             results.append(result)
         custody_append(drafts=drafts, actor=facts.actor)
         new = {result.item for result in results if result.status == "new"}
-        perceptual_index_items(item for item in items.values() if str(item.id) in new)
+        new_items = [item for item in items.values() if str(item.id) in new]
+        perceptual_index_items(new_items)
+        # Text is read later, off the ingest path: queued here, read by the server's
+        # background worker (woken once this commits) or `svidok text extract`.
+        if queue_items(new_items):
+            transaction.on_commit(wake_process_worker)
     return results
 
 

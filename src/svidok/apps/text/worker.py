@@ -78,3 +78,33 @@ class BackgroundTextWorker:
                     self._wake.wait(self.poll_s)
         finally:
             connections.close_all()  # this thread's connections only: they are per thread
+
+
+# One worker per process: the web server's workers each start theirs (see
+# ``svidok.serving``); ingest wakes the one of its own process, if any.
+_process_worker: BackgroundTextWorker | None = None
+_process_lock = threading.Lock()
+
+
+def start_process_worker() -> BackgroundTextWorker:
+    """Start this process's worker (once; later calls return the running one)."""
+    global _process_worker
+    with _process_lock:
+        if _process_worker is None or not _process_worker.alive:
+            _process_worker = BackgroundTextWorker().start()
+        return _process_worker
+
+
+def wake_process_worker() -> None:
+    """Have this process's worker look at the queue now; nothing if none runs here."""
+    worker = _process_worker
+    if worker is not None:
+        worker.wake()
+
+
+def stop_process_worker(timeout_s: float = 30.0) -> None:
+    global _process_worker
+    with _process_lock:
+        if _process_worker is not None:
+            _process_worker.stop(timeout_s)
+            _process_worker = None
