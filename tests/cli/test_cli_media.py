@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from PIL import Image
@@ -75,3 +76,31 @@ def test_reindex_and_a_damaged_index(instance, tmp_path):  # noqa: F811
                    "--json").stdout.splitlines()
     assert [json.loads(line)["name"] for line in lines] == ["a.jpg"]
     assert json.loads(manifest.read_text())["count"] == 2
+
+
+def make_video(path, *, seconds, start=0, source="testsrc2"):
+    """A synthetic video: ``seconds`` of a moving test pattern from ``start`` on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"{source}=size=320x240:rate=10", "-ss", str(start), "-t", str(seconds),
+                    "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def test_videos_hash_match_and_group(instance, tmp_path):  # noqa: F811
+    make_video(tmp_path / "in" / "full.mp4", seconds=20)
+    make_video(tmp_path / "in" / "other.mp4", seconds=8, source="mandelbrot")
+    clip = make_video(tmp_path / "clip.mp4", seconds=6, start=7)
+    hashed = json.loads(svidok(instance, "media", "hash", str(clip), "--json").stdout)
+    assert hashed["kind"] == "video" and len(hashed["signature"]) == PDQ_LENGTH
+    assert 1 <= len(hashed["frames"]) <= 6 and hashed["frames"][0]["ms"] == 0
+    svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "Field")
+    found = [json.loads(line) for line in
+             svidok(instance, "media", "similar", str(clip), "--json").stdout.splitlines()]
+    assert [f["name"] for f in found] == ["full.mp4"]
+    assert found[0]["query_share"] >= 0.8 and found[0]["target_share"] < 0.5
+    svidok(instance, "ingest", str(clip), "--collection", "Field")
+    groups = [json.loads(line) for line in
+              svidok(instance, "media", "clusters", "--json").stdout.splitlines()]
+    assert [sorted(i["name"] for i in g["items"]) for g in groups] == [["clip.mp4", "full.mp4"]]
+    assert groups[0]["items"][0]["name"] == "full.mp4"  # acquired first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,20 +19,21 @@ def media() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option
 def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Print the PDQ hash and quality of image files; needs no instance.
+    """Print the perceptual hashes of image and video files; needs no instance.
 
-    With --json, one line per file: {"path", "kind": "image", "pdq", "quality"},
-    or {"path", "error"} for a file that is not a decodable image. Exits 1 if
-    any file could not be hashed. (Video hashes are not computed yet.)
+    Images: the PDQ hash and its quality. Videos: the PDQ hashes of frames
+    sampled once a second (runs of near-identical frames kept once) and a
+    whole-video signature. With --json, one line per file:
+    {"path", "kind": "image", "pdq", "quality"} or {"path", "kind": "video",
+    "frames": [{"ms", "pdq", "quality", "count"}], "signature", "duration_ms",
+    "interval_ms"}, or {"path", "error"}. Exits 1 if any file could not be hashed.
     """
     from svidok.core.errors import ExtractionError
-    from svidok.core.media.images import MAX_IMAGE_PIXELS
-    from svidok.core.media.pdq import open_for_hashing, pdq_of
 
     failed = False
     for path in paths:
         try:
-            digest = pdq_of(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
+            kind, hashed = _hash_one(path)
         except ExtractionError as exc:
             failed = True
             if as_json:
@@ -40,11 +42,36 @@ def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"{path}: {exc.message}", err=True)
             continue
         if as_json:
-            emit_json({"path": str(path), "kind": "image", **digest.to_json()})
+            emit_json({"path": str(path), "kind": kind, **hashed})
+        elif kind == "image":
+            click.echo(f"{hashed['pdq']}  quality {hashed['quality']:3d}  {path}")
         else:
-            click.echo(f"{digest.hex}  quality {digest.quality:3d}  {path}")
+            frames = hashed["frames"]
+            assert isinstance(frames, list)  # noqa: S101 — VideoHash.to_json's shape
+            click.echo(f"{hashed['signature']}  video, {len(frames)} frames  {path}")
     if failed:
         raise SystemExit(1)
+
+
+def _hash_one(path: Path) -> tuple[str, dict[str, object]]:
+    """("image"|"video", its hashes as JSON) of a file; ExtractionError if neither."""
+    from svidok.core.media.images import MAX_IMAGE_PIXELS
+    from svidok.core.media.pdq import open_for_hashing, pdq_of
+    from svidok.core.media.vpdq import hash_video
+
+    if _is_video(path):
+        return "video", {k: v for k, v in hash_video(path).to_json().items() if k != "kind"}
+    return "image", pdq_of(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS)).to_json()
+
+
+def _is_video(path: Path) -> bool:
+    from svidok.core.errors import ConfigurationError, ExtractionError
+    from svidok.core.media.sniff import media_kind, sniff_media_type
+
+    try:
+        return media_kind(sniff_media_type(path)) == "video"
+    except (ExtractionError, ConfigurationError):
+        return False  # hashing it as an image says what is wrong with it
 
 
 @media.command()
@@ -56,27 +83,45 @@ def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.pass_context
 def similar(ctx: click.Context, query: str, collection: str | None, max_distance: int,
             as_json: bool) -> None:
-    """Items that look like QUERY: an image file, or an item (id or SHA-256 prefix).
+    """Items that look like QUERY: an image or video file, or an item (id or SHA-256
+    prefix).
 
-    Rotations and mirror images of the query are tried too; a match says which.
-    Matches need PDQ quality >= 50 on both sides. With --json, one line per match:
-    {"item", "collection", "name", "sha256", "distance", "variant"}.
+    Images: rotations and mirror images of the query are tried too; a match says
+    which. Matches need PDQ quality >= 50 on both sides. With --json, one line
+    per match: {"item", "collection", "name", "sha256", "distance", "variant"}.
+
+    Videos: a video matches when at least 80 % of its frames or of the query's
+    are found in the other (so a clip cut out of a longer video is found both
+    ways). With --json: {"item", "collection", "name", "sha256", "kind": "video",
+    "query_share", "target_share"}.
     """
     setup_django(ctx)
     from svidok.apps.evidence.selectors import item_resolve
     from svidok.apps.evidence.similarity import file_variants, item_variants, similar_items
+    from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
     from svidok.core.errors import InvalidInput
+    from svidok.core.media.vpdq import VideoHash, hash_video
 
     exclude = None
+    video: VideoHash | None = None
+    variants = []
     if Path(query).is_file():
-        variants = file_variants(Path(query))
+        if _is_video(Path(query)):
+            video = hash_video(Path(query))
+        else:
+            variants = file_variants(Path(query))
     else:
         exclude = item_resolve(reference=query)
-        variants = item_variants(exclude)
-        if not variants:
+        video = item_video_hash(exclude)
+        variants = [] if video else item_variants(exclude)
+        if not variants and video is None:
             raise InvalidInput(f"item {exclude.id} ({exclude.media_type}) has no perceptual "
-                               "hash: near-duplicates are found for images")
+                               "hash: near-duplicates are found for images and videos")
     collection_ids = collection_ids_named(collection)
+    if video is not None:
+        _similar_videos(similar_videos(query=video, collection_ids=collection_ids,
+                                       exclude=exclude, max_distance=max_distance), as_json)
+        return
     if variants and variants[0].quality < 50:
         click.echo(f"the query's PDQ quality is {variants[0].quality} (< 50): too little "
                    "detail to match anything", err=True)
@@ -93,6 +138,18 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
         click.echo("no near-duplicates", err=True)
 
 
+def _similar_videos(found: list[Any], as_json: bool) -> None:
+    for video in found:
+        if as_json:
+            emit_json(video.to_json())
+        else:
+            click.echo(f"{video.query_share:4.0%} of the query, {video.target_share:4.0%} of it  "
+                       f"{video.item.id}  {video.item.collection.name}  "
+                       f"{video.item.original_name}")
+    if not found and not as_json:
+        click.echo("no near-duplicates", err=True)
+
+
 @media.command()
 @click.option("--collection", default=None, help="Only this collection.")
 @click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 256))
@@ -106,7 +163,7 @@ def clusters(ctx: click.Context, collection: str | None, max_distance: int,
     --json, one line per group: {"size", "earliest", "items": [...]}.
     """
     setup_django(ctx)
-    from svidok.apps.evidence.similarity import near_duplicate_clusters
+    from svidok.apps.evidence.grouping import near_duplicate_clusters
 
     collection_ids = collection_ids_named(collection)
     groups = near_duplicate_clusters(collection_ids=collection_ids, max_distance=max_distance)

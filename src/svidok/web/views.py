@@ -20,6 +20,7 @@ from svidok.apps.accounts.permissions import Permission, can, visible_collection
 from svidok.apps.custody.models import CustodyEvent, LogState
 from svidok.apps.custody.services import Action, log_item_proof, record_item_event
 from svidok.apps.custody.signing_key import instance_public_key
+from svidok.apps.evidence.grouping import near_duplicate_clusters
 from svidok.apps.evidence.models import Item
 from svidok.apps.evidence.protected import acquisition_masked, protected_reveal
 from svidok.apps.evidence.selectors import (
@@ -37,13 +38,9 @@ from svidok.apps.evidence.services import (
     evidence_upload,
     item_export_archive,
 )
-from svidok.apps.evidence.similarity import (
-    item_variants,
-    matchable_hash_count,
-    near_duplicate_clusters,
-    similar_items,
-)
+from svidok.apps.evidence.similarity import item_variants, matchable_hash_count, similar_items
 from svidok.apps.evidence.store import instance_store
+from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
 from svidok.apps.text.search import search_text
 from svidok.apps.text.selectors import item_extraction, item_text_pages
 from svidok.core.custody.proofs import verify_proof_bundle
@@ -305,6 +302,12 @@ def clusters(request: HttpRequest) -> HttpResponse:
 @item_view(Permission.VIEW_ITEMS)
 def item_similar(request: HttpRequest, item: Item) -> HttpResponse:
     """Near-duplicates of the item in the user's collections (loaded after the page)."""
+    video = item_video_hash(item)
+    if video is not None:
+        found = similar_videos(query=video, exclude=item,
+                               collection_ids=visible_collection_ids(user=request.user))
+        return render(request, "svidok/similar.html",
+                      {"item": item, "videos": found, "hashed": True, "is_video": True})
     try:
         variants = item_variants(item)
     except (ExtractionError, NotFound):

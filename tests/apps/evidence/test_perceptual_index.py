@@ -9,10 +9,11 @@ import pytest
 from PIL import Image
 
 from svidok.apps.evidence import perceptual_index
+from svidok.apps.evidence.grouping import near_duplicate_clusters
 from svidok.apps.evidence.models import Collection, Item, PerceptualHash
 from svidok.apps.evidence.perceptual_index import index_directory, live_index
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
-from svidok.apps.evidence.similarity import file_variants, near_duplicate_clusters, similar_items
+from svidok.apps.evidence.similarity import file_variants, similar_items
 from svidok.core.media.hash_index import HashIndex
 from tests.apps.evidence.test_similarity import make_photo
 

@@ -122,7 +122,7 @@ def test_item_page_fragment_lists_copies_in_the_users_collections(held, tmp_path
 def test_clusters_group_copies_and_lead_with_the_earliest(held, tmp_path):
     from datetime import UTC, datetime
 
-    from svidok.apps.evidence.similarity import near_duplicate_clusters
+    from svidok.apps.evidence.grouping import near_duplicate_clusters
 
     original = Image.open(tmp_path / "held" / "strike.jpg")
     original.resize((300, 225)).save(tmp_path / "small.jpg", quality=50)

@@ -28,6 +28,7 @@ from svidok.apps.evidence.services import (
 )
 from svidok.apps.evidence.similarity import item_variants, similar_items
 from svidok.apps.evidence.store import instance_store
+from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
 from svidok.core.digest import Digest
 from svidok.core.errors import ExtractionError, NotFound, TooLarge
 from svidok.core.media.pdq import MAX_DISTANCE
@@ -263,24 +264,36 @@ class SimilarOut(Schema):
     collection: str
     name: str
     sha256: str
-    distance: int
-    variant: str
+    kind: Literal["image", "video"] = "image"
+    distance: int | None = Field(None, description="images: PDQ Hamming distance")
+    variant: str | None = Field(None, description="images: how the query was turned")
+    query_share: float | None = Field(None, description="videos: share of this item's "
+                                      "frames found in the match")
+    target_share: float | None = Field(None, description="videos: share of the match's "
+                                       "frames found in this item")
 
 
 @router.get("/items/{item_id}/similar", response={200: list[SimilarOut], **ERRORS})
 @rule(Permission.VIEW_ITEMS)
 def similar(request: HttpRequest, item_id: uuid.UUID,
             max_distance: int = Query(MAX_DISTANCE, ge=0, le=256)) -> list[dict[str, Any]]:
-    """Near-duplicates of an image item in your collections (PDQ, rotations and mirror
-    images included), nearest first."""
+    """Near-duplicates of an image or video item in your collections, best first.
+
+    Images: PDQ within ``max_distance``, rotations and mirror images included.
+    Videos: at least 80 % of the frames of either video found in the other."""
     item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
+    video = item_video_hash(item)
+    if video is not None:
+        found = similar_videos(query=video, exclude=item, max_distance=max_distance,
+                               collection_ids=visible_collection_ids(user=request.auth))
+        return [f.to_json() for f in found]
     try:
         variants = item_variants(item)
     except (ExtractionError, NotFound):
         variants = []  # an unreadable original is for `svidok verify` to report
     matches = similar_items(variants=variants, exclude=item, max_distance=max_distance,
                             collection_ids=visible_collection_ids(user=request.auth))
-    return [match.to_json() for match in matches]
+    return [{**match.to_json(), "kind": "image"} for match in matches]
 
 
 @router.get("/items/{item_id}/export", response={200: bytes, **ERRORS},

@@ -12,15 +12,14 @@ beside it): fine for a collection, not yet for a million hashes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from django.db import transaction
 
-from svidok.apps.evidence.models import Acquisition, Item, PerceptualHash
+from svidok.apps.evidence.models import Item, PerceptualHash
 from svidok.apps.evidence.perceptual_index import live_index
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
@@ -55,13 +54,27 @@ class Match:
 
 
 def perceptual_rows(item: Item) -> list[PerceptualHash]:
-    """The search rows an item's metadata calls for (none if it has no usable hash)."""
+    """The search rows an item's metadata calls for: one PDQ hash for an image, one per
+    kept frame for a video ("vpdq"); none if it has no usable hash."""
     perceptual = (item.metadata or {}).get("perceptual") or {}
+    if perceptual.get("kind") == "video":
+        frames = perceptual.get("frames")
+        return [PerceptualHash(item=item, collection_id=item.collection_id, algorithm="vpdq",
+                               position=position, hash=as_bytes(frame["pdq"]),
+                               quality=frame["quality"])
+                for position, frame in enumerate(frames if isinstance(frames, list) else [])
+                if isinstance(frame, dict) and _valid(frame.get("pdq"), frame.get("quality"))]
     pdq, quality = perceptual.get("pdq"), perceptual.get("quality")
-    if not isinstance(pdq, str) or len(pdq) != 64 or not isinstance(quality, int):
+    if not _valid(pdq, quality):
         return []
     return [PerceptualHash(item=item, collection_id=item.collection_id, algorithm="pdq",
                            position=0, hash=as_bytes(pdq), quality=quality)]
+
+
+def _valid(pdq: object, quality: object) -> bool:
+    return (isinstance(pdq, str) and len(pdq) == 64
+            and all(c in "0123456789abcdefABCDEF" for c in pdq)
+            and isinstance(quality, int) and 0 <= quality <= 100)
 
 
 def perceptual_index_items(items: Iterable[Item]) -> int:
@@ -81,6 +94,7 @@ def perceptual_reindex() -> int:
             batch = list(Item.objects.order_by("created_at", "id")[start:start + 5_000])
             count += perceptual_index_items(batch)
     live_index("pdq").rebuild()
+    live_index("vpdq").rebuild()
     return count
 
 
@@ -161,27 +175,6 @@ def file_variants(path: Path) -> list[PdqHash]:
     return pdq_dihedral(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
 
 
-@dataclass(frozen=True)
-class Cluster:
-    """Near-duplicate items, the earliest acquired first."""
-
-    items: list[Item]
-    acquired: dict[uuid.UUID, datetime]
-
-    @property
-    def earliest(self) -> Item:
-        return self.items[0]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "size": len(self.items),
-            "earliest": str(self.earliest.id),
-            "items": [{"item": str(i.id), "collection": i.collection.name,
-                       "name": i.original_name, "sha256": i.sha256,
-                       "acquired": self.acquired[i.id].isoformat()} for i in self.items],
-        }
-
-
 def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
     """How many hashes grouping would compare (all collections when None)."""
     rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
@@ -193,22 +186,20 @@ def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
 CLUSTER_BATCH = 64  # items whose eight variants are searched together
 
 
-def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
-                            max_distance: int = MAX_DISTANCE) -> list[Cluster]:
-    """Groups of near-duplicates: connected components of "within ``max_distance``",
-    rotations and mirror images included.
+def image_links(*, collection_ids: Sequence[int] | None,
+                max_distance: int = MAX_DISTANCE) -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
+    """Pairs of image items within ``max_distance``, rotations and mirror images included.
 
     Each item's eight variants are searched in the hash index, so the cost
     grows with the number of items times a search (about 2 ms for eight
-    variants over a million hashes), not with the number of pairs. Largest
-    groups first.
+    variants over a million hashes), not with the number of pairs.
     """
     rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
     if collection_ids is not None:
         rows = rows.filter(collection_id__in=list(collection_ids))
     scope = sorted(rows.values_list("id", "item_id", "hash"))
     if len(scope) < 2:
-        return []
+        return
     row_ids = np.array([row_id for row_id, _, _ in scope], dtype=np.int64)  # sorted
     item_ids = list(dict.fromkeys(item_id for _, item_id, _ in scope))
     position = {item_id: index for index, item_id in enumerate(item_ids)}
@@ -218,14 +209,6 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
     main = np.empty((len(item_ids), 32), dtype=np.uint8)
     main[owner] = stored  # one row per item today; the last one wins otherwise
     turned = _turned_variants(item_ids, main)
-    parent = list(range(len(item_ids)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     # Every item in each of its eight variants against every stored hash, so a
     # mirrored or rotated copy joins the group of the photo it was made from.
     index = live_index("pdq").current()
@@ -241,21 +224,7 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
         for source, target in zip(start + query[exact] // per_item, owner[at[exact]],
                                   strict=True):
             if source != target:
-                parent[root(int(source))] = root(int(target))
-    groups: dict[int, list[uuid.UUID]] = {}
-    for index_position, item_id in enumerate(item_ids):
-        groups.setdefault(root(index_position), []).append(item_id)
-    grouped = [ids for ids in groups.values() if len(ids) > 1]
-    wanted = [item_id for ids in grouped for item_id in ids]
-    items = Item.objects.select_related("collection").in_bulk(wanted)
-    acquired = _earliest_acquisitions(wanted)
-    clusters = []
-    for ids in grouped:
-        members = sorted((items[i] for i in ids if i in items),
-                         key=lambda item: (acquired[item.id], item.created_at, str(item.id)))
-        clusters.append(Cluster(items=members, acquired=acquired))
-    clusters.sort(key=lambda c: (-len(c.items), c.acquired[c.earliest.id]))
-    return clusters
+                yield item_ids[int(source)], item_ids[int(target)]
 
 
 def _turned_variants(item_ids: Sequence[uuid.UUID], base: np.ndarray) -> np.ndarray:
@@ -272,15 +241,3 @@ def _turned_variants(item_ids: Sequence[uuid.UUID], base: np.ndarray) -> np.ndar
             turned[position[item_id]] = np.frombuffer(
                 b"".join(as_bytes(value) for value in dihedral), dtype=np.uint8).reshape(-1, 32)
     return turned
-
-
-def _earliest_acquisitions(item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    """When each item was first obtained: the earliest collected_at given, else recorded."""
-    earliest: dict[uuid.UUID, datetime] = {}
-    rows = Acquisition.objects.filter(item_id__in=list(item_ids)).values_list(
-        "item_id", "collected_at", "recorded_at")
-    for item_id, collected, recorded in rows:
-        moment = collected or recorded
-        if item_id not in earliest or moment < earliest[item_id]:
-            earliest[item_id] = moment
-    return earliest

@@ -181,6 +181,7 @@ class MediaAnalyser:
                 workdir=self.workdir,
                 keyframes=self.keyframes,
                 cell_size=self.thumbnail_size,
+                perceptual=self.perceptual,
             )
         elif kind == "pdf":
             analyse_pdf(report)
