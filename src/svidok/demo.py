@@ -6,6 +6,7 @@ All content is generated here: no real person, place photo or testimony.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfWriter
 
 from svidok.apps.accounts.models import Role
@@ -33,12 +34,44 @@ def _demo_image(path: Path, index: int) -> None:
     draw = ImageDraw.Draw(image)
     for step in range(0, 800, 40):
         draw.line([(step, 0), (800 - step, 600)], fill=(230, 230, 230), width=2)
+    # Shapes of their own, so that each photo differs in structure, not only in colour
+    # (perceptual hashes ignore colour: same-shaped photos would be near-duplicates).
+    shapes = random.Random(index)  # noqa: S311 — the same picture every run, not a secret
+    for _ in range(12):
+        x, y = shapes.randrange(800), shapes.randrange(600)
+        size = shapes.randrange(40, 220)
+        shade = tuple(shapes.randrange(256) for _ in range(3))
+        (draw.ellipse if shapes.random() < 0.5 else draw.rectangle)(
+            [x, y, x + size, y + size * 2 // 3], fill=shade)
     draw.rectangle([40, 40, 420, 120], fill=(255, 255, 255))
     draw.text((60, 70), f"SYNTHETIC DEMO PHOTO {index + 1}", fill=(0, 0, 0))
     exif = Image.Exif()
     exif[0x0132] = f"2024:07:0{index + 1} 10:4{index}:00"  # DateTime
     exif[0x010F] = "Svidok demo camera"  # Make
     image.save(path, "JPEG", quality=85, exif=exif.tobytes())
+
+
+CYRILLIC_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # fonts-dejavu-core
+
+
+def _demo_leaflet(path: Path) -> None:
+    """A synthetic leaflet with Ukrainian text, for the text search (needs a Cyrillic font)."""
+    if not CYRILLIC_FONT.exists():
+        return
+    font = ImageFont.truetype(str(CYRILLIC_FONT), 36)
+    image = Image.new("RGB", (900, 360), (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(["ДЕМОНСТРАЦІЙНА ЛИСТІВКА", "Евакуація з вулиці Прикладної",
+                                "Synthetic demo leaflet"]):
+        draw.text((40, 40 + row * 100), line, font=font, fill=(20, 20, 20))
+    image.save(path, "PNG")
+
+
+def _demo_repost(source: Path, path: Path) -> None:
+    """A mirrored, shrunken, recompressed copy of a demo photo: a near-duplicate."""
+    with Image.open(source) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((400, 300)).save(
+            path, "JPEG", quality=60)
 
 
 def _demo_pdf(path: Path) -> None:
@@ -69,6 +102,10 @@ def demo_files(folder: Path) -> Path:
         target = folder / f"photo {index + 1}.jpg"
         if not target.exists():
             _demo_image(target, index)
+    if not (folder / "photo 1 (re-posted).jpg").exists():
+        _demo_repost(folder / "photo 1.jpg", folder / "photo 1 (re-posted).jpg")
+    if not (folder / "leaflet.png").exists():
+        _demo_leaflet(folder / "leaflet.png")
     if not (folder / "report.pdf").exists():
         _demo_pdf(folder / "report.pdf")
     if not (folder / "street video.mp4").exists():
