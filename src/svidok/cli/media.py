@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ def hash_files(paths: tuple[Path, ...], as_json: bool) -> None:
     whole-video signature. With --json, one line per file:
     {"path", "kind": "image", "pdq", "quality"} or {"path", "kind": "video",
     "frames": [{"ms", "pdq", "quality", "count"}], "signature", "duration_ms",
-    "interval_ms"}, or {"path", "error"}. Exits 1 if any file could not be hashed.
+    "interval_ms", "tmk": {"frames", "vector"}}, or {"path", "error"}. The TMK vector is
+    the base64 of 256 float32 (its normalised pure-average feature). Exits 1 if any
+    file could not be hashed.
     """
     from svidok.core.errors import ExtractionError
 
@@ -57,10 +60,15 @@ def _hash_one(path: Path) -> tuple[str, dict[str, object]]:
     """("image"|"video", its hashes as JSON) of a file; ExtractionError if neither."""
     from svidok.core.media.images import MAX_IMAGE_PIXELS
     from svidok.core.media.pdq import open_for_hashing, pdq_of
+    from svidok.core.media.tmk import hash_video_tmk
     from svidok.core.media.vpdq import hash_video
 
     if _is_video(path):
-        return "video", {k: v for k, v in hash_video(path).to_json().items() if k != "kind"}
+        hashed = {k: v for k, v in hash_video(path).to_json().items() if k != "kind"}
+        tmk = hash_video_tmk(path)
+        hashed["tmk"] = {"frames": tmk.frame_count,
+                         "vector": base64.b64encode(tmk.candidate_vector()).decode("ascii")}
+        return "video", hashed
     return "image", pdq_of(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS)).to_json()
 
 
@@ -92,27 +100,33 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
 
     Videos: a video matches when at least 80 % of its frames or of the query's
     are found in the other (so a clip cut out of a longer video is found both
-    ways). With --json: {"item", "collection", "name", "sha256", "kind": "video",
-    "query_share", "target_share"}.
+    ways), or when its TMK hash scores at least 0.7 at both levels (re-timed or
+    re-encoded whole copies). With --json: {"item", "collection", "name",
+    "sha256", "kind": "video", "query_share", "target_share", "tmk_level1",
+    "tmk_level2"} (null where that method did not match).
     """
     setup_django(ctx)
     from svidok.apps.evidence.selectors import item_resolve
     from svidok.apps.evidence.similarity import file_variants, item_variants, similar_items
-    from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
+    from svidok.apps.evidence.video_similarity import (
+        VideoQuery,
+        file_video_query,
+        item_video_query,
+        similar_videos,
+    )
     from svidok.core.errors import InvalidInput
-    from svidok.core.media.vpdq import VideoHash, hash_video
 
     exclude = None
-    video: VideoHash | None = None
+    video: VideoQuery | None = None
     variants = []
     if Path(query).is_file():
         if _is_video(Path(query)):
-            video = hash_video(Path(query))
+            video = file_video_query(Path(query))
         else:
             variants = file_variants(Path(query))
     else:
         exclude = item_resolve(reference=query)
-        video = item_video_hash(exclude)
+        video = item_video_query(exclude)
         variants = [] if video else item_variants(exclude)
         if not variants and video is None:
             raise InvalidInput(f"item {exclude.id} ({exclude.media_type}) has no perceptual "
@@ -142,10 +156,15 @@ def _similar_videos(found: list[Any], as_json: bool) -> None:
     for video in found:
         if as_json:
             emit_json(video.to_json())
-        else:
-            click.echo(f"{video.query_share:4.0%} of the query, {video.target_share:4.0%} of it  "
-                       f"{video.item.id}  {video.item.collection.name}  "
-                       f"{video.item.original_name}")
+            continue
+        how = []
+        if video.query_share is not None:
+            how.append(f"frames: {video.query_share:.0%} of the query, "
+                       f"{video.target_share:.0%} of it")
+        if video.tmk_level2 is not None:
+            how.append(f"TMK {video.tmk_level1:.2f}/{video.tmk_level2:.2f}")
+        click.echo(f"{video.item.id}  {video.item.collection.name}  {video.item.original_name}"
+                   f"  ({'; '.join(how)})")
     if not found and not as_json:
         click.echo("no near-duplicates", err=True)
 

@@ -40,7 +40,7 @@ from svidok.apps.evidence.services import (
 )
 from svidok.apps.evidence.similarity import item_variants, matchable_hash_count, similar_items
 from svidok.apps.evidence.store import instance_store
-from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
+from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.apps.text.search import search_text
 from svidok.apps.text.selectors import item_extraction, item_text_pages
 from svidok.core.custody.proofs import verify_proof_bundle
@@ -302,7 +302,7 @@ def clusters(request: HttpRequest) -> HttpResponse:
 @item_view(Permission.VIEW_ITEMS)
 def item_similar(request: HttpRequest, item: Item) -> HttpResponse:
     """Near-duplicates of the item in the user's collections (loaded after the page)."""
-    video = item_video_hash(item)
+    video = item_video_query(item)
     if video is not None:
         found = similar_videos(query=video, exclude=item,
                                collection_ids=visible_collection_ids(user=request.user))

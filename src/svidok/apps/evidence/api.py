@@ -28,7 +28,7 @@ from svidok.apps.evidence.services import (
 )
 from svidok.apps.evidence.similarity import item_variants, similar_items
 from svidok.apps.evidence.store import instance_store
-from svidok.apps.evidence.video_similarity import item_video_hash, similar_videos
+from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.core.digest import Digest
 from svidok.core.errors import ExtractionError, NotFound, TooLarge
 from svidok.core.media.pdq import MAX_DISTANCE
@@ -271,6 +271,10 @@ class SimilarOut(Schema):
                                       "frames found in the match")
     target_share: float | None = Field(None, description="videos: share of the match's "
                                        "frames found in this item")
+    tmk_level1: float | None = Field(None, description="videos: TMK level-1 score, when "
+                                     "TMK matched")
+    tmk_level2: float | None = Field(None, description="videos: TMK level-2 score, when "
+                                     "TMK matched")
 
 
 @router.get("/items/{item_id}/similar", response={200: list[SimilarOut], **ERRORS})
@@ -282,7 +286,7 @@ def similar(request: HttpRequest, item_id: uuid.UUID,
     Images: PDQ within ``max_distance``, rotations and mirror images included.
     Videos: at least 80 % of the frames of either video found in the other."""
     item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
-    video = item_video_hash(item)
+    video = item_video_query(item)
     if video is not None:
         found = similar_videos(query=video, exclude=item, max_distance=max_distance,
                                collection_ids=visible_collection_ids(user=request.auth))
