@@ -10,4 +10,5 @@ assert nothing about timing. See ``python -m benchmarks --help``.
 from __future__ import annotations
 
 # In the order they run; verify_log reuses the log that log_append builds.
-NAMES = ("ingest_jpegs", "ingest_large", "log_append", "verify_log", "web_load", "hash_index")
+NAMES = ("ingest_jpegs", "ingest_large", "log_append", "verify_log", "web_load", "hash_index",
+         "media_edits")

@@ -94,9 +94,13 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
     """Items that look like QUERY: an image or video file, or an item (id or SHA-256
     prefix).
 
-    Images: rotations and mirror images of the query are tried too; a match says
-    which. Matches need PDQ quality >= 50 on both sides. With --json, one line
-    per match: {"item", "collection", "name", "sha256", "distance", "variant"}.
+    Images: rotations and mirror images of the query are tried too, and its
+    copies without borders, caption or interface bars, and its central crops; a
+    match says which. Matches need PDQ quality >= 50 on both sides. Candidates
+    up to distance 90 that did not match are compared by local features (ORB +
+    RANSAC) and match when those confirm it. With --json, one line per match:
+    {"item", "collection", "name", "sha256", "distance", "variant",
+    "confirmed_by": "hash"|"local features"}.
 
     Videos: a video matches when at least 80 % of its frames or of the query's
     are found in the other (so a clip cut out of a longer video is found both
@@ -107,7 +111,7 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
     """
     setup_django(ctx)
     from svidok.apps.evidence.selectors import item_resolve
-    from svidok.apps.evidence.similarity import file_variants, item_variants, similar_items
+    from svidok.apps.evidence.similarity import Match, similar_images, similar_to_item
     from svidok.apps.evidence.video_similarity import (
         VideoQuery,
         file_video_query,
@@ -115,39 +119,48 @@ def similar(ctx: click.Context, query: str, collection: str | None, max_distance
         similar_videos,
     )
     from svidok.core.errors import InvalidInput
+    from svidok.core.media.images import MAX_IMAGE_PIXELS
+    from svidok.core.media.pdq import open_for_hashing, pdq_of
 
+    collection_ids = collection_ids_named(collection)
     exclude = None
     video: VideoQuery | None = None
-    variants = []
+    matches: list[Match] | None = None
     if Path(query).is_file():
         if _is_video(Path(query)):
             video = file_video_query(Path(query))
         else:
-            variants = file_variants(Path(query))
+            image = open_for_hashing(Path(query), max_pixels=MAX_IMAGE_PIXELS)
+            quality = pdq_of(image).quality
+            if quality < 50:
+                click.echo(f"the query's PDQ quality is {quality} (< 50): too little detail "
+                           "to match it as it is", err=True)
+            matches = similar_images(image=image, collection_ids=collection_ids,
+                                     max_distance=max_distance)
     else:
         exclude = item_resolve(reference=query)
         video = item_video_query(exclude)
-        variants = [] if video else item_variants(exclude)
-        if not variants and video is None:
+        if video is None:
+            matches = similar_to_item(item=exclude, collection_ids=collection_ids,
+                                      max_distance=max_distance)
+        if matches is None and video is None:
             raise InvalidInput(f"item {exclude.id} ({exclude.media_type}) has no perceptual "
                                "hash: near-duplicates are found for images and videos")
-    collection_ids = collection_ids_named(collection)
     if video is not None:
         _similar_videos(similar_videos(query=video, collection_ids=collection_ids,
                                        exclude=exclude, max_distance=max_distance), as_json)
         return
-    if variants and variants[0].quality < 50:
-        click.echo(f"the query's PDQ quality is {variants[0].quality} (< 50): too little "
-                   "detail to match anything", err=True)
-    matches = similar_items(variants=variants, collection_ids=collection_ids,
-                            max_distance=max_distance, exclude=exclude)
+    matches = matches or []
     for match in matches:
         if as_json:
             emit_json(match.to_json())
         else:
+            notes = [] if match.variant == "as is" else [match.variant]
+            if match.confirmed_by != "hash":
+                notes.append(f"confirmed by {match.confirmed_by}")
             click.echo(f"{match.distance:3d}  {match.item.id}  {match.item.collection.name}  "
                        f"{match.item.original_name}"
-                       + ("" if match.variant == "as is" else f"  ({match.variant})"))
+                       + (f"  ({'; '.join(notes)})" if notes else ""))
     if not matches and not as_json:
         click.echo("no near-duplicates", err=True)
 

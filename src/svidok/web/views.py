@@ -38,7 +38,7 @@ from svidok.apps.evidence.services import (
     evidence_upload,
     item_export_archive,
 )
-from svidok.apps.evidence.similarity import item_variants, matchable_hash_count, similar_items
+from svidok.apps.evidence.similarity import matchable_hash_count, similar_to_item
 from svidok.apps.evidence.store import instance_store
 from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.apps.text.search import search_text
@@ -46,7 +46,6 @@ from svidok.apps.text.selectors import item_extraction, item_text_pages
 from svidok.core.custody.proofs import verify_proof_bundle
 from svidok.core.digest import Digest
 from svidok.core.errors import (
-    ExtractionError,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -308,14 +307,10 @@ def item_similar(request: HttpRequest, item: Item) -> HttpResponse:
                                collection_ids=visible_collection_ids(user=request.user))
         return render(request, "svidok/similar.html",
                       {"item": item, "videos": found, "hashed": True, "is_video": True})
-    try:
-        variants = item_variants(item)
-    except (ExtractionError, NotFound):
-        variants = []  # the blob is unreadable: `svidok verify` reports that, not this
-    matches = similar_items(variants=variants, exclude=item,
-                            collection_ids=visible_collection_ids(user=request.user))
+    matches = similar_to_item(item=item,
+                              collection_ids=visible_collection_ids(user=request.user))
     return render(request, "svidok/similar.html",
-                  {"item": item, "matches": matches, "hashed": bool(variants)})
+                  {"item": item, "matches": matches or [], "hashed": matches is not None})
 
 
 @item_view(Permission.EXPORT)

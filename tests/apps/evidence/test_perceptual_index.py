@@ -46,7 +46,7 @@ def test_the_index_is_saved_and_reused_after_a_restart(photos):
     query = file_variants(photos / "first" / "a.jpg")
     assert names(similar_items(variants=query, collection_ids=None)) == ["a.jpg"]
     saved = HashIndex.open(index_directory("pdq"))
-    assert len(saved) == PerceptualHash.objects.count() == 2
+    assert len(saved) == PerceptualHash.objects.count() >= 2
     perceptual_index.forget_indexes()  # as a new process would start
     assert names(similar_items(variants=query, collection_ids=None)) == ["a.jpg"]
     assert live_index().current().tail_size == 0  # opened, not rebuilt into a tail
@@ -59,7 +59,8 @@ def test_items_ingested_after_the_index_was_built_are_found_at_once(photos):
     resized_copy(photos / "first" / "a.jpg", later / "a-again.jpg")
     ingest(later)
     assert names(similar_items(variants=query, collection_ids=None)) == ["a-again.jpg", "a.jpg"]
-    assert live_index().current().tail_size == 1
+    assert live_index().current().tail_size == PerceptualHash.objects.filter(
+        item__original_name="a-again.jpg").count()
 
 
 def test_a_full_tail_is_merged_and_saved(photos, monkeypatch):
@@ -71,7 +72,7 @@ def test_a_full_tail_is_merged_and_saved(photos, monkeypatch):
     ingest(later)
     assert names(similar_items(variants=query, collection_ids=None)) == ["a-again.jpg", "a.jpg"]
     assert live_index().current().tail_size == 0
-    assert len(HashIndex.open(index_directory("pdq"))) == 3
+    assert len(HashIndex.open(index_directory("pdq"))) == PerceptualHash.objects.count()
 
 
 def test_a_saved_index_that_does_not_match_the_table_is_rebuilt(photos):
@@ -83,16 +84,15 @@ def test_a_saved_index_that_does_not_match_the_table_is_rebuilt(photos):
                     metadata={"count": 5, "max_id": 5, "id_sum": 15}).save(index_directory("pdq"))
     perceptual_index.forget_indexes()
     assert names(similar_items(variants=query, collection_ids=None)) == ["a.jpg"]
-    assert len(HashIndex.open(index_directory("pdq"))) == 2
+    assert len(HashIndex.open(index_directory("pdq"))) == PerceptualHash.objects.count()
 
 
 def test_the_rows_overrule_a_stale_index(photos):
     """An index entry whose row now holds another hash is not reported."""
     query = file_variants(photos / "first" / "a.jpg")
     similar_items(variants=query, collection_ids=None)
-    row = PerceptualHash.objects.get(item__original_name="a.jpg")
-    row.hash = bytes(32)  # the row changed behind the index's back
-    row.save()
+    # The rows changed behind the index's back.
+    PerceptualHash.objects.filter(item__original_name="a.jpg").update(hash=bytes(32))
     assert similar_items(variants=query, collection_ids=None) == []
 
 

@@ -55,7 +55,10 @@ def test_ingest_stores_a_hash_per_image(held):
     strike = held["strike.jpg"]
     assert len(strike.metadata["perceptual"]["pdq"]) == 64
     assert strike.metadata["perceptual"]["quality"] >= 50
-    assert PerceptualHash.objects.count() == 3
+    assert PerceptualHash.objects.filter(position=0).count() == 3
+    extra = strike.metadata["perceptual"]["extra"]
+    assert [e["label"] for e in extra] and all(e["quality"] >= 50 for e in extra)
+    assert PerceptualHash.objects.filter(item=strike).count() == 1 + len(extra)
     assert held["flat.jpg"].metadata["perceptual"]["quality"] < 50
 
 
@@ -92,9 +95,10 @@ def test_other_collections_are_not_searched(held, tmp_path):
 
 
 def test_reindex_rebuilds_from_metadata(held):
+    before = sorted(PerceptualHash.objects.values_list("item_id", "position", "hash"))
     PerceptualHash.objects.all().delete()
-    assert perceptual_reindex() == 3
-    assert PerceptualHash.objects.count() == 3
+    assert perceptual_reindex() == len(before)
+    assert sorted(PerceptualHash.objects.values_list("item_id", "position", "hash")) == before
 
 
 def test_item_page_fragment_lists_copies_in_the_users_collections(held, tmp_path, client):
@@ -184,3 +188,44 @@ def test_cluster_page_refuses_to_group_too_many_on_the_fly(held, client, monkeyp
     login_verified(client, get_user_model().objects.get(username="root"))
     body = client.get(reverse("clusters")).content.decode()
     assert "too many to group" in body and "svidok media clusters" in body
+
+
+def _bordered(image):
+    framed = Image.new("RGB", (image.width + 120, image.height + 120), (255, 255, 255))
+    framed.paste(image, (60, 60))
+    return framed
+
+
+def _captioned(image):
+    out = Image.new("RGB", (image.width, image.height + 90), (20, 20, 20))
+    out.paste(image, (0, 0))
+    ImageDraw.Draw(out).text((20, image.height + 30), "BREAKING: shelling reported",
+                             fill=(255, 255, 255))
+    return out
+
+
+@pytest.mark.parametrize("edit", [
+    lambda im: im.crop((int(im.width * 0.08), 0, im.width, im.height)),
+    _bordered,
+    _captioned,
+    lambda im: im.crop((30, 20, im.width - 30, im.height - 20)).resize((480, 360)),
+], ids=["cropped-8%", "bordered", "caption-bar", "cropped-and-resized"])
+def test_reposts_that_plain_pdq_misses_are_found(held, tmp_path, edit):
+    from svidok.apps.evidence.similarity import similar_images
+    from svidok.core.media.images import MAX_IMAGE_PIXELS
+    from svidok.core.media.pdq import open_for_hashing
+
+    copy = tmp_path / "copy.jpg"
+    edit(Image.open(tmp_path / "held" / "strike.jpg")).save(copy, quality=85)
+    image = open_for_hashing(copy, max_pixels=MAX_IMAGE_PIXELS)
+    assert names(similar_images(image=image, collection_ids=None)) == ["strike.jpg"]
+
+
+def test_a_bordered_copy_joins_its_photos_group(held, tmp_path):
+    from svidok.apps.evidence.grouping import near_duplicate_clusters
+
+    _bordered(Image.open(tmp_path / "held" / "strike.jpg")).save(tmp_path / "framed.jpg")
+    evidence_ingest(paths=[tmp_path / "framed.jpg"], collection_name="C",
+                    facts=AcquisitionFacts(actor="t"))
+    [group] = near_duplicate_clusters(collection_ids=None)
+    assert sorted(i.original_name for i in group.items) == ["framed.jpg", "strike.jpg"]

@@ -26,11 +26,11 @@ from svidok.apps.evidence.services import (
     item_export_archive,
     moment_parse,
 )
-from svidok.apps.evidence.similarity import item_variants, similar_items
+from svidok.apps.evidence.similarity import similar_to_item
 from svidok.apps.evidence.store import instance_store
 from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.core.digest import Digest
-from svidok.core.errors import ExtractionError, NotFound, TooLarge
+from svidok.core.errors import NotFound, TooLarge
 from svidok.core.media.pdq import MAX_DISTANCE
 from svidok.web.access import item_for
 from svidok.web.uploads import upload_limit, upload_refused
@@ -266,7 +266,9 @@ class SimilarOut(Schema):
     sha256: str
     kind: Literal["image", "video"] = "image"
     distance: int | None = Field(None, description="images: PDQ Hamming distance")
-    variant: str | None = Field(None, description="images: how the query was turned")
+    variant: str | None = Field(None, description="images: how the query was turned or cut")
+    confirmed_by: str | None = Field(None, description="images: hash, or local features "
+                                     "(beyond the threshold, confirmed by ORB + RANSAC)")
     query_share: float | None = Field(None, description="videos: share of this item's "
                                       "frames found in the match")
     target_share: float | None = Field(None, description="videos: share of the match's "
@@ -283,7 +285,8 @@ def similar(request: HttpRequest, item_id: uuid.UUID,
             max_distance: int = Query(MAX_DISTANCE, ge=0, le=256)) -> list[dict[str, Any]]:
     """Near-duplicates of an image or video item in your collections, best first.
 
-    Images: PDQ within ``max_distance``, rotations and mirror images included.
+    Images: PDQ within ``max_distance``, rotations, mirror images, border-trimmed and
+    cropped copies included; candidates up to 90 bits confirmed by local features.
     Videos: at least 80 % of the frames of either video found in the other."""
     item = item_for(user=request.auth, item_id=item_id, permission=Permission.VIEW_ITEMS)
     video = item_video_query(item)
@@ -291,13 +294,9 @@ def similar(request: HttpRequest, item_id: uuid.UUID,
         found = similar_videos(query=video, exclude=item, max_distance=max_distance,
                                collection_ids=visible_collection_ids(user=request.auth))
         return [f.to_json() for f in found]
-    try:
-        variants = item_variants(item)
-    except (ExtractionError, NotFound):
-        variants = []  # an unreadable original is for `svidok verify` to report
-    matches = similar_items(variants=variants, exclude=item, max_distance=max_distance,
-                            collection_ids=visible_collection_ids(user=request.auth))
-    return [{**match.to_json(), "kind": "image"} for match in matches]
+    matches = similar_to_item(item=item, max_distance=max_distance,
+                              collection_ids=visible_collection_ids(user=request.auth))
+    return [{**match.to_json(), "kind": "image"} for match in matches or []]
 
 
 @router.get("/items/{item_id}/export", response={200: bytes, **ERRORS},

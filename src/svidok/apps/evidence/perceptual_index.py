@@ -7,8 +7,9 @@ millisecond instead of a scan. It is kept right this way:
 * only matchable hashes (quality ≥ 50) are in it: low-quality ones are never
   reported as matches;
 * the saved index records which rows it holds (highest id, count and sum of
-  ids); when opened, the table is asked the same, and any difference (a restored
-  database, a rebuilt table) means a rebuild;
+  ids); when opened, the table is asked the same, and 64 saved hashes chosen at
+  random are compared with their rows: any difference (a restored database, a
+  rebuilt table, another instance's index) means a rebuild;
 * each search first adds rows with a higher id than any seen (rows ingested
   since) to the index's tail; once the tail is large it is merged and saved;
 * ids are never reused once committed, but on PostgreSQL a transaction can
@@ -77,6 +78,18 @@ def _read_rows(algorithm: str, after: int) -> tuple[np.ndarray, np.ndarray]:
     return table, np.array(ids, dtype=np.int64)
 
 
+SPOT_CHECKS = 64  # saved hashes compared with their rows when an index is opened
+
+
+def _rows_agree(index: HashIndex, algorithm: str) -> bool:
+    """Whether a random sample of the index's hashes are those of their rows (the same
+    ids holding other hashes means another database's index, or a restored one)."""
+    hashes, ids = index.sample(SPOT_CHECKS, seed=int(time.time()))
+    rows = dict(_matchable(algorithm).filter(id__in=ids.tolist()).values_list("id", "hash"))
+    return all(bytes(rows.get(int(row_id), b"")) == bytes(value)
+               for row_id, value in zip(ids, hashes, strict=True))
+
+
 class LiveIndex:
     """One algorithm's index in this process, topped up from the table before each use."""
 
@@ -125,7 +138,8 @@ class LiveIndex:
             log.info("hash index %s: %s; building it", self.algorithm, exc.message)
             return self._rebuild()
         saved = {key: index.metadata.get(key) for key in ("count", "max_id", "id_sum")}
-        if _table_state(self.algorithm, saved["max_id"] or 0) != saved:
+        if (_table_state(self.algorithm, saved["max_id"] or 0) != saved
+                or not _rows_agree(index, self.algorithm)):
             log.warning("hash index %s does not match the database; rebuilding", self.algorithm)
             return self._rebuild()
         self._state = dict(saved)

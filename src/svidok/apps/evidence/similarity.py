@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 from django.db import transaction
+from PIL import Image
 
 from svidok.apps.evidence.models import Item, PerceptualHash
 from svidok.apps.evidence.perceptual_index import live_index
 from svidok.apps.evidence.store import instance_store
 from svidok.core.digest import Digest
+from svidok.core.errors import ExtractionError, NotFound
 from svidok.core.media.images import MAX_IMAGE_PIXELS
 from svidok.core.media.pdq import (
     MAX_DISTANCE,
@@ -31,6 +33,13 @@ from svidok.core.media.pdq import (
     as_bytes,
     open_for_hashing,
     pdq_dihedral,
+)
+from svidok.core.media.robust import (
+    CONFIRM_DISTANCE,
+    features_of,
+    is_mirrored,
+    query_hashes,
+    same_picture,
 )
 
 # The order of pdqhash.compute_dihedral: original, three rotations, flips about the x
@@ -45,12 +54,14 @@ VARIANTS = ("as is", "rotated 90°", "rotated 180°", "rotated 270°", "mirrored
 class Match:
     item: Item
     distance: int
-    variant: str  # how the query must be turned to look like the item
+    variant: str  # how the query must be turned (and cut) to look like the item
+    confirmed_by: str = "hash"  # or "local features": beyond the threshold, confirmed
 
     def to_json(self) -> dict[str, object]:
         return {"item": str(self.item.id), "collection": self.item.collection.name,
                 "name": self.item.original_name, "sha256": self.item.sha256,
-                "distance": self.distance, "variant": self.variant}
+                "distance": self.distance, "variant": self.variant,
+                "confirmed_by": self.confirmed_by}
 
 
 def perceptual_rows(item: Item) -> list[PerceptualHash]:
@@ -67,8 +78,12 @@ def perceptual_rows(item: Item) -> list[PerceptualHash]:
     pdq, quality = perceptual.get("pdq"), perceptual.get("quality")
     if not _valid(pdq, quality):
         return []
+    # Position 0: the image as it is; then its extra hashes (trimmed of borders, centre).
+    stored = [(pdq, quality)] + [(e.get("pdq"), e.get("quality"))
+                                 for e in perceptual.get("extra") or [] if isinstance(e, dict)]
     return [PerceptualHash(item=item, collection_id=item.collection_id, algorithm="pdq",
-                           position=0, hash=as_bytes(pdq), quality=quality)]
+                           position=position, hash=as_bytes(value), quality=score)
+            for position, (value, score) in enumerate(stored) if _valid(value, score)]
 
 
 def _valid(pdq: object, quality: object) -> bool:
@@ -100,23 +115,40 @@ def perceptual_reindex() -> int:
 
 def similar_items(
     *,
-    variants: Sequence[PdqHash],
+    variants: Sequence[PdqHash] = (),
+    queries: Sequence[tuple[str, PdqHash]] = (),
     collection_ids: Sequence[int] | None,
     max_distance: int = MAX_DISTANCE,
     exclude: Item | None = None,
     limit: int = 100,
 ) -> list[Match]:
-    """Items whose hash is within ``max_distance`` of any variant, nearest first.
+    """Items with a stored hash within ``max_distance`` of any query hash, nearest first.
 
+    ``variants`` are the eight turns of an image (labelled as :data:`VARIANTS`);
+    ``queries`` are hashes with labels of their own (:func:`query_hashes`).
     ``collection_ids`` None means every collection (operators, instance admins).
-    A query of low quality matches nothing: its hash says too little.
+    A query hash of low quality matches nothing: it says too little.
     """
-    usable = [index for index, v in enumerate(variants) if v.quality >= MIN_QUALITY]
+    labelled = [*zip(VARIANTS, variants, strict=False), *queries]
+    best = _nearest_items(labelled, collection_ids, max_distance, exclude, limit)
+    ranked = sorted(best.items(), key=lambda entry: (entry[1][0], str(entry[0])))[:limit]
+    items = Item.objects.select_related("collection").in_bulk([item_id for item_id, _ in ranked])
+    return [Match(item=items[item_id], distance=distance, variant=describe(label))
+            for item_id, (distance, label) in ranked if item_id in items]
+
+
+def _nearest_items(labelled: Sequence[tuple[str, PdqHash]], collection_ids: Sequence[int] | None,
+                   max_distance: int, exclude: Item | None,
+                   limit: int) -> dict[uuid.UUID, tuple[int, str]]:
+    """item id -> (distance, query label) of its nearest stored hash, for the items
+    within ``max_distance`` of a matchable query hash (at least ``limit`` of them
+    when there are that many)."""
+    usable = [(label, value) for label, value in labelled if value.quality >= MIN_QUALITY]
     if not usable:
-        return []
-    queries = _hash_table([variants[index].hex for index in usable])
-    hits = live_index("pdq").current().search(queries, max_distance)
-    best: dict[uuid.UUID, tuple[int, int]] = {}  # item id -> (distance, variant)
+        return {}
+    table = _hash_table([value.hex for _, value in usable])
+    hits = live_index("pdq").current().search(table, max_distance)
+    best: dict[uuid.UUID, tuple[int, str]] = {}
     for start in range(0, len(hits), CHECK_BATCH):
         rows = PerceptualHash.objects.filter(id__in=hits.ids[start:start + CHECK_BATCH].tolist(),
                                              algorithm="pdq", quality__gte=MIN_QUALITY)
@@ -128,19 +160,104 @@ def similar_items(
         if not found:
             continue
         # The row itself decides, not the index's copy of it.
-        xor = _hash_table([bytes(h).hex() for _, h in found])[:, None, :] ^ queries[None, :, :]
+        xor = _hash_table([bytes(h).hex() for _, h in found])[:, None, :] ^ table[None, :, :]
         distance = np.bitwise_count(xor).sum(axis=2)
         for (item_id, _), row in zip(found, distance, strict=True):
-            variant = int(np.argmin(row))
-            if row[variant] <= max_distance and (item_id not in best
-                                                  or row[variant] < best[item_id][0]):
-                best[item_id] = (int(row[variant]), usable[variant])
+            nearest = int(np.argmin(row))
+            if row[nearest] <= max_distance and (item_id not in best
+                                                 or row[nearest] < best[item_id][0]):
+                best[item_id] = (int(row[nearest]), usable[nearest][0])
         if len(best) >= limit:
             break  # hits come nearest first: later batches are no closer
-    ranked = sorted(best.items(), key=lambda entry: (entry[1][0], str(entry[0])))[:limit]
-    items = Item.objects.select_related("collection").in_bulk([item_id for item_id, _ in ranked])
-    return [Match(item=items[item_id], distance=distance, variant=VARIANTS[variant])
-            for item_id, (distance, variant) in ranked if item_id in items]
+    return best
+
+
+def describe(label: str) -> str:
+    """A query label for people: "mirrored left–right, trimmed" for ``trimmed/5``."""
+    source, _, turn = label.partition("/")
+    if not turn.isdigit() or int(turn) >= len(VARIANTS):
+        return label
+    turned = VARIANTS[int(turn)]
+    return turned if source == "image" else f"{turned}, {source.replace('-', ' ')}"
+
+
+CONFIRM_CANDIDATES = 10  # candidates beyond the threshold checked by local features per query
+
+
+def similar_images(*, image: Image.Image, collection_ids: Sequence[int] | None,
+                   exclude: Item | None = None, max_distance: int = MAX_DISTANCE,
+                   limit: int = 100) -> list[Match]:
+    """Items that show the same picture as ``image``, re-posted as it may be: turned,
+    mirrored, cropped, bordered, captioned or inside a screenshot.
+
+    Two tiers. The query's robust hashes (:func:`query_hashes`: its turns, its
+    border-trimmed and bar-stripped copies, central crops) against every stored
+    hash (each image's own, its trimmed copy, its centre): within ``max_distance``
+    is a match. Then (unless ``max_distance`` is stricter than PDQ's 31) the
+    nearest candidates up to :data:`CONFIRM_DISTANCE` that did not match are
+    decoded and compared by local features (ORB + RANSAC and a pixel check of the
+    aligned overlap, :func:`same_picture`): confirmed ones match too, marked so.
+    """
+    queries = query_hashes(image)
+    matches = similar_items(queries=queries, collection_ids=collection_ids,
+                            max_distance=max_distance, exclude=exclude, limit=limit)
+    # A threshold stricter than PDQ's asks for close copies only: nothing is confirmed
+    # from beyond it.
+    if not MAX_DISTANCE <= max_distance < CONFIRM_DISTANCE or len(matches) >= limit:
+        return matches
+    known = {match.item.id for match in matches}
+    wider = _nearest_items(queries, collection_ids, CONFIRM_DISTANCE, exclude,
+                           limit=len(known) + CONFIRM_CANDIDATES)
+    candidates = sorted(((distance, str(item_id), item_id, label)
+                         for item_id, (distance, label) in wider.items()
+                         if item_id not in known))[:CONFIRM_CANDIDATES]
+    items = Item.objects.select_related("collection").in_bulk([c[2] for c in candidates])
+    query_features = features_of(image)
+    for distance, _, item_id, label in candidates:
+        item = items.get(item_id)
+        shown = _stored_image(item) if item is not None else None
+        if item is None or shown is None:
+            continue
+        decision = same_picture(query_features, shown, distance, mirror=is_mirrored(label))
+        if decision.same:
+            matches.append(Match(item=item, distance=distance, variant=describe(label),
+                                 confirmed_by="local features"))
+    return matches[:limit]
+
+
+def _stored_image(item: Item) -> Image.Image | None:
+    """An item's original decoded for comparison (reduced scale); None if it cannot be."""
+    try:
+        with instance_store().local_path(Digest(item.sha256)) as path:
+            return open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS)
+    except (ExtractionError, NotFound, OSError):
+        return None
+
+
+def similar_to_item(*, item: Item, collection_ids: Sequence[int] | None,
+                    max_distance: int = MAX_DISTANCE) -> list[Match] | None:
+    """Near-duplicates of an image item (:func:`similar_images` on its decoded original,
+    or its stored hashes alone when the original cannot be read); None when the item
+    has no perceptual hash (not an image, or not decodable)."""
+    image = item_image(item)
+    if image is not None:
+        return similar_images(image=image, collection_ids=collection_ids, exclude=item,
+                              max_distance=max_distance)
+    try:
+        variants = item_variants(item)
+    except (ExtractionError, NotFound):
+        variants = []  # an unreadable original is for `svidok verify` to report
+    if not variants:
+        return None
+    return similar_items(variants=variants, collection_ids=collection_ids, exclude=item,
+                         max_distance=max_distance)
+
+
+def item_image(item: Item) -> Image.Image | None:
+    """An image item's original, decoded at reduced scale; None for other items."""
+    if not perceptual_rows(item) or (item.metadata.get("perceptual") or {}).get("kind"):
+        return None
+    return _stored_image(item)
 
 
 CHECK_BATCH = 2_000  # hits checked against their rows per query
@@ -184,35 +301,53 @@ def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
 
 
 CLUSTER_BATCH = 64  # items whose eight variants are searched together
+EXTRA_SLOTS = 2  # extra hashes stored per image at most (svidok.core.media.robust)
+
+
 
 
 def image_links(*, collection_ids: Sequence[int] | None,
                 max_distance: int = MAX_DISTANCE) -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
     """Pairs of image items within ``max_distance``, rotations and mirror images included.
 
-    Each item's eight variants are searched in the hash index, so the cost
+    Each item's eight turns and its stored extra hashes (border-trimmed, centre)
+    are searched in the hash index among every stored hash, so a cropped or
+    framed copy joins its photo's group; there is no local-feature confirmation
+    here (that is per query, in :func:`similar_images`). The cost
     grows with the number of items times a search (about 2 ms for eight
     variants over a million hashes), not with the number of pairs.
     """
     rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
     if collection_ids is not None:
         rows = rows.filter(collection_id__in=list(collection_ids))
-    scope = sorted(rows.values_list("id", "item_id", "hash"))
+    scope = sorted(rows.values_list("id", "item_id", "hash", "position"))
     if len(scope) < 2:
         return
-    row_ids = np.array([row_id for row_id, _, _ in scope], dtype=np.int64)  # sorted
-    item_ids = list(dict.fromkeys(item_id for _, item_id, _ in scope))
+    row_ids = np.array([row[0] for row in scope], dtype=np.int64)  # sorted
+    item_ids = list(dict.fromkeys(row[1] for row in scope))
     position = {item_id: index for index, item_id in enumerate(item_ids)}
-    owner = np.array([position[item_id] for _, item_id, _ in scope], dtype=np.int64)
-    stored = np.frombuffer(b"".join(bytes(h) for _, _, h in scope),
+    owner = np.array([position[row[1]] for row in scope], dtype=np.int64)
+    stored = np.frombuffer(b"".join(bytes(row[2]) for row in scope),
                            dtype=np.uint8).reshape(-1, 32)
-    main = np.empty((len(item_ids), 32), dtype=np.uint8)
-    main[owner] = stored  # one row per item today; the last one wins otherwise
-    turned = _turned_variants(item_ids, main)
+    positions = np.array([min(row[3], EXTRA_SLOTS + 1) for row in scope], dtype=np.int64)
+    main = np.zeros((len(item_ids), 32), dtype=np.uint8)
+    main[owner[positions == 0]] = stored[positions == 0]
+    # Each item asks with its eight turns and its stored extra hashes (trimmed, centre;
+    # missing ones repeat the image's own hash), against every stored hash.
+    extras = np.repeat(main[:, None, :], EXTRA_SLOTS, axis=1)
+    for slot in range(1, EXTRA_SLOTS + 1):
+        at_slot = positions == slot
+        extras[owner[at_slot], slot - 1] = stored[at_slot]
+    turned = np.concatenate([_turned_variants(item_ids, main), extras], axis=1)
+    # An image whose own hash is of low quality asks only with its matchable extras.
+    has_main = np.zeros(len(item_ids), dtype=bool)
+    has_main[owner[positions == 0]] = True
+    _, first_row = np.unique(owner, return_index=True)
+    turned[~has_main] = stored[first_row[~has_main]][:, None, :]
     # Every item in each of its eight variants against every stored hash, so a
     # mirrored or rotated copy joins the group of the photo it was made from.
     index = live_index("pdq").current()
-    per_item = len(VARIANTS)
+    per_item = len(VARIANTS) + EXTRA_SLOTS
     for start in range(0, len(item_ids), CLUSTER_BATCH):
         queries = turned[start:start + CLUSTER_BATCH].reshape(-1, 32)
         hit_ids, _, query = index.pairs(queries, max_distance)

@@ -181,6 +181,13 @@ class HashIndex:
         tail_hashes, tail_ids = self._tail_arrays()
         return np.concatenate([built, tail_hashes]), np.concatenate([self._ids, tail_ids])
 
+    def sample(self, count: int, seed: int = 0) -> tuple[Hashes, Ids]:
+        """Up to ``count`` (hash, id) pairs of the built part, chosen at random: for
+        checking, cheaply, that the index describes the rows its owner thinks."""
+        n = len(self._ids)
+        chosen = np.random.default_rng(seed).choice(n, size=min(count, n), replace=False)
+        return np.asarray(self._packed[chosen]), self._ids[self._order[chosen]]
+
     def merged(self) -> HashIndex:
         """A new index with the tail sorted in (the old one stays usable meanwhile)."""
         hashes, ids = self.all_hashes()

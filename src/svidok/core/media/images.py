@@ -17,6 +17,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral, work_copy
 from svidok.core.media.report import DerivedFile, Report
+from svidok.core.media.robust import extra_hashes
 
 THUMBNAIL_QUALITY = 85
 # The decompression-bomb guard: images with more pixels are not decoded (a
@@ -156,6 +157,14 @@ def _perceptual_hash(report: Report, shown: Image.Image) -> None:
         return
     report.perceptual.update(variants[0].to_json())
     report.perceptual["dihedral"] = [variant.hex for variant in variants]
+    try:
+        # Hashes of the picture without its borders, and of its centre: a re-post
+        # that cropped or framed it is found through these (svidok.core.media.robust).
+        extra = extra_hashes(shown)
+    except Exception as exc:
+        report.error(f"extra perceptual hashes could not be computed: {exc}")
+        return
+    report.perceptual["extra"] = [{"label": label, **value.to_json()} for label, value in extra]
 
 
 # Pillow's own table, as in ImageOps.exif_transpose.
