@@ -21,9 +21,12 @@ either direction. Baseline, same run, same images: plain PDQ as Svidok stores
 and searches it today (one hash per image, a query in its eight turns,
 distance ≤ 31). The ratio is the robust recall over the plain recall.
 
-A photo whose own hash is of unmatchable quality (a near-uniform sky) has
-nothing to group its edits with; such photos take part as negatives only, and
-their edits are not counted in the recall.
+As ``svidok media similar`` does, an image whose picture without its frame
+has too little detail (:func:`picture_quality` < 50: a night sky under a
+caption bar) matches nothing. A photo whose own hash or picture is of
+unmatchable quality (a near-uniform sky) has nothing to group its edits with;
+such photos take part as negatives only, and their edits are not counted in
+the recall.
 """
 
 from __future__ import annotations
@@ -361,6 +364,7 @@ def run(ctx: Context) -> list[Result]:
         Features,
         extra_hashes,
         features_of,
+        picture_quality,
         query_hashes,
         same_picture,
     )
@@ -403,7 +407,11 @@ def run(ctx: Context) -> list[Result]:
                                                           strict=True)])
     count = len(entries)
     index = {(e.photo, e.edit): i for i, e in enumerate(entries)}
-    countable = {name for name in originals if plain_stored[index[(name, "")]][0].matchable}
+    # As the product does: an image whose picture, without its frame, has too little
+    # detail matches nothing (a night sky under a caption bar).
+    pictures = [picture_quality(e.image) for e in entries]
+    countable = {name for name in originals if plain_stored[index[(name, "")]][0].matchable
+                 and pictures[index[(name, "")]] >= 50}
 
     # Plain PDQ: components of distance <= 31.
     plain_parts = Components(count)
@@ -421,6 +429,8 @@ def run(ctx: Context) -> list[Result]:
     false_edges: list[tuple[str, str, int]] = []
     vetoed: list[tuple[str, str, int, bool]] = []
     for distance, i, j in candidates:
+        if pictures[i] < 50 or pictures[j] < 50:
+            continue
         same_photo = entries[i].photo == entries[j].photo
         # Pairs of one photo already joined cannot change the components; pairs of
         # distinct photos are always checked, to count every false confirmation.

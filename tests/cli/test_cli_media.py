@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -68,14 +69,15 @@ def test_reindex_and_a_damaged_index(instance, tmp_path):  # noqa: F811
     make_photo(tmp_path / "in" / "b.jpg", 11)
     svidok(instance, "ingest", str(tmp_path / "in"), "--collection", "Field")
     out = svidok(instance, "media", "reindex").stdout
-    assert "indexed 2 perceptual hashes; 2 of matchable quality are searchable" in out
+    rows, searchable = (int(n) for n in re.findall(r"\d+", out))
+    assert rows >= 2 and searchable == rows  # each photo's own hash and its extra ones
     manifest = Path(instance["SVIDOK_HOME"]) / "index" / "pdq" / "manifest.json"
     assert manifest.is_file()
     manifest.write_text("{damaged")  # the next search rebuilds it rather than failing
     lines = svidok(instance, "media", "similar", str(tmp_path / "in" / "a.jpg"),
                    "--json").stdout.splitlines()
     assert [json.loads(line)["name"] for line in lines] == ["a.jpg"]
-    assert json.loads(manifest.read_text())["count"] == 2
+    assert json.loads(manifest.read_text())["count"] == searchable
 
 
 def make_video(path, *, seconds, start=0, source="testsrc2"):

@@ -38,6 +38,7 @@ from svidok.core.media.robust import (
     CONFIRM_DISTANCE,
     features_of,
     is_mirrored,
+    picture_quality,
     query_hashes,
     same_picture,
 )
@@ -81,8 +82,13 @@ def perceptual_rows(item: Item) -> list[PerceptualHash]:
     # Position 0: the image as it is; then its extra hashes (trimmed of borders, centre).
     stored = [(pdq, quality)] + [(e.get("pdq"), e.get("quality"))
                                  for e in perceptual.get("extra") or [] if isinstance(e, dict)]
+    # A featureless picture inside a frame (caption, screenshot) gets matchable hashes
+    # from the frame alone: its rows carry the picture's own quality, so they are kept
+    # but never matched.
+    picture = perceptual.get("picture_quality")
+    cap = picture if isinstance(picture, int) else 100
     return [PerceptualHash(item=item, collection_id=item.collection_id, algorithm="pdq",
-                           position=position, hash=as_bytes(value), quality=score)
+                           position=position, hash=as_bytes(value), quality=min(score, cap))
             for position, (value, score) in enumerate(stored) if _valid(value, score)]
 
 
@@ -184,44 +190,61 @@ def describe(label: str) -> str:
 CONFIRM_CANDIDATES = 10  # candidates beyond the threshold checked by local features per query
 
 
+VERIFY_CAP = 50  # matches within the threshold checked against a shared frame, nearest first
+
+
 def similar_images(*, image: Image.Image, collection_ids: Sequence[int] | None,
                    exclude: Item | None = None, max_distance: int = MAX_DISTANCE,
                    limit: int = 100) -> list[Match]:
     """Items that show the same picture as ``image``, re-posted as it may be: turned,
     mirrored, cropped, bordered, captioned or inside a screenshot.
 
-    Two tiers. The query's robust hashes (:func:`query_hashes`: its turns, its
-    border-trimmed and bar-stripped copies, central crops) against every stored
-    hash (each image's own, its trimmed copy, its centre): within ``max_distance``
-    is a match. Then (unless ``max_distance`` is stricter than PDQ's 31) the
-    nearest candidates up to :data:`CONFIRM_DISTANCE` that did not match are
-    decoded and compared by local features (ORB + RANSAC and a pixel check of the
-    aligned overlap, :func:`same_picture`): confirmed ones match too, marked so.
+    The query's robust hashes (:func:`query_hashes`: its turns, its
+    border-trimmed and bar-stripped copies, central crops) are searched among
+    every stored hash (each image's own, its trimmed copy, its centre); the
+    candidates are decided by :func:`same_picture`:
+
+    * within ``max_distance``: a match, unless local features align the two and
+      find the overlap different (two pictures in one app's frame) — checked for
+      the :data:`VERIFY_CAP` nearest;
+    * beyond it, up to :data:`CONFIRM_DISTANCE` (unless ``max_distance`` is
+      stricter than PDQ's 31): a match only when local features (ORB + RANSAC and
+      a pixel check of the aligned overlap) confirm it, for the
+      :data:`CONFIRM_CANDIDATES` nearest.
+
+    A query whose picture, without its frame, has too little detail
+    (:func:`picture_quality` < 50) matches nothing, as such stored images do.
     """
+    if picture_quality(image) < MIN_QUALITY:
+        return []
     queries = query_hashes(image)
-    matches = similar_items(queries=queries, collection_ids=collection_ids,
-                            max_distance=max_distance, exclude=exclude, limit=limit)
-    # A threshold stricter than PDQ's asks for close copies only: nothing is confirmed
-    # from beyond it.
-    if not MAX_DISTANCE <= max_distance < CONFIRM_DISTANCE or len(matches) >= limit:
-        return matches
-    known = {match.item.id for match in matches}
-    wider = _nearest_items(queries, collection_ids, CONFIRM_DISTANCE, exclude,
-                           limit=len(known) + CONFIRM_CANDIDATES)
-    candidates = sorted(((distance, str(item_id), item_id, label)
-                         for item_id, (distance, label) in wider.items()
-                         if item_id not in known))[:CONFIRM_CANDIDATES]
-    items = Item.objects.select_related("collection").in_bulk([c[2] for c in candidates])
+    confirm = MAX_DISTANCE <= max_distance < CONFIRM_DISTANCE
+    widest = CONFIRM_DISTANCE if confirm else max_distance
+    found = _nearest_items(queries, collection_ids, widest, exclude,
+                           limit=limit + CONFIRM_CANDIDATES)
+    ranked = sorted((distance, str(item_id), item_id, label)
+                    for item_id, (distance, label) in found.items())
+    close = [entry for entry in ranked if entry[0] <= max_distance]
+    beyond = [entry for entry in ranked if entry[0] > max_distance][:CONFIRM_CANDIDATES]
+    items = Item.objects.select_related("collection").in_bulk([e[2] for e in close + beyond])
     query_features = features_of(image)
-    for distance, _, item_id, label in candidates:
+    matches = []
+    for number, (distance, _, item_id, label) in enumerate(close + beyond):
         item = items.get(item_id)
-        shown = _stored_image(item) if item is not None else None
-        if item is None or shown is None:
+        if item is None:
             continue
-        decision = same_picture(query_features, shown, distance, mirror=is_mirrored(label))
-        if decision.same:
-            matches.append(Match(item=item, distance=distance, variant=describe(label),
-                                 confirmed_by="local features"))
+        checked = distance > max_distance or number < VERIFY_CAP
+        if checked:
+            shown = _stored_image(item)
+            decision = (same_picture(query_features, shown, distance, mirror=is_mirrored(label))
+                        if shown is not None else None)
+            if decision is not None and not decision.same:
+                continue
+            if decision is None and distance > max_distance:
+                continue  # beyond the threshold, only a confirmation admits it
+        matches.append(Match(item=item, distance=distance, variant=describe(label),
+                             confirmed_by="hash" if distance <= max_distance
+                             else "local features"))
     return matches[:limit]
 
 

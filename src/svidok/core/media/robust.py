@@ -55,6 +55,8 @@ CONFIRM_DISTANCE = 90  # beyond MAX_DISTANCE, up to here: a match only if featur
 TRIM_TOLERANCE = 24
 TRIM_FRACTION = 0.97
 MIN_KEPT = 0.1  # a trim that would keep less than this of a side is no border: keep all
+MAX_BORDER = 0.3  # a uniform run deeper than this share of a side is picture, not border
+PICTURE_CENTRE = 0.6  # share of each side whose detail decides whether there is a picture
 MIN_TRIMMED = 0.02  # trims smaller than this share of a side do not earn their own hash
 
 # Bars of captions and of an application's interface: lines where a single colour
@@ -122,10 +124,15 @@ def _dominant_run(lines: np.ndarray, tolerance: int, fraction: float, limit: int
 
 def _border_box(pixels: np.ndarray) -> Box:
     height, width = pixels.shape[:2]
-    top = _uniform_run(pixels, TRIM_TOLERANCE, TRIM_FRACTION)
-    bottom = _uniform_run(pixels[::-1], TRIM_TOLERANCE, TRIM_FRACTION)
-    left = _uniform_run(pixels.transpose(1, 0, 2), TRIM_TOLERANCE, TRIM_FRACTION)
-    right = _uniform_run(pixels.transpose(1, 0, 2)[::-1], TRIM_TOLERANCE, TRIM_FRACTION)
+
+    def run(lines: np.ndarray) -> int:
+        # A uniform run deeper than MAX_BORDER of its side is the picture (a sky, a
+        # wall), not a border: trimming it would leave a caption or a sliver.
+        found = _uniform_run(lines, TRIM_TOLERANCE, TRIM_FRACTION)
+        return found if found <= MAX_BORDER * len(lines) else 0
+
+    top, bottom = run(pixels), run(pixels[::-1])
+    left, right = run(pixels.transpose(1, 0, 2)), run(pixels.transpose(1, 0, 2)[::-1])
     return left, top, width - right, height - bottom
 
 
@@ -183,6 +190,25 @@ def _differs(trimmed: Image.Image, image: Image.Image) -> bool:
 
 
 # --------------------------------------------------------------------------- hashes
+
+
+def picture_quality(image: Image.Image) -> int:
+    """PDQ quality of the picture itself, not of its frame (borders, captions, an app's
+    interface).
+
+    A featureless picture (a night sky, a plain wall) inside a caption or a
+    screenshot gets a matchable hash from its frame alone, and two such frames
+    look alike whatever they hold: below 50 here, the image must match nothing.
+    An image without a frame (nothing to trim) is its own picture: its quality is
+    its hash's. A framed one is measured on the central :data:`PICTURE_CENTRE` of
+    the border-trimmed image: captions, app bars and sidebars sit at the edges,
+    the picture in the middle.
+    """
+    work = work_copy(image)
+    trimmed = trim_borders(work)
+    if not _differs(trimmed, work):
+        return pdq_of(work).quality
+    return pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
 
 
 def extra_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
