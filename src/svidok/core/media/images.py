@@ -17,7 +17,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from svidok.core.media.pdq import WORK_SIZE, pdq_dihedral, work_copy
 from svidok.core.media.report import DerivedFile, Report
-from svidok.core.media.robust import extra_hashes, picture_quality
+from svidok.core.media.robust import ingest_hashes
 
 THUMBNAIL_QUALITY = 85
 # The decompression-bomb guard: images with more pixels are not decoded (a
@@ -160,14 +160,14 @@ def _perceptual_hash(report: Report, shown: Image.Image) -> None:
     try:
         # Hashes of the picture without its borders, and of its centre: a re-post
         # that cropped or framed it is found through these (svidok.core.media.robust).
-        extra = extra_hashes(shown)
-        picture = picture_quality(shown)
+        more = ingest_hashes(shown, own_quality=variants[0].quality)
     except Exception as exc:
         report.error(f"extra perceptual hashes could not be computed: {exc}")
         return
-    report.perceptual["extra"] = [{"label": label, **value.to_json()} for label, value in extra]
+    report.perceptual["extra"] = [{"label": label, **value.to_json()}
+                                  for label, value in more.extra]
     # A featureless picture inside a caption or screenshot frame must match nothing.
-    report.perceptual["picture_quality"] = picture
+    report.perceptual["picture_quality"] = more.picture_quality
 
 
 # Pillow's own table, as in ImageOps.exif_transpose.

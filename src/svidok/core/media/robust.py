@@ -204,11 +204,7 @@ def picture_quality(image: Image.Image) -> int:
     the border-trimmed image: captions, app bars and sidebars sit at the edges,
     the picture in the middle.
     """
-    work = work_copy(image)
-    trimmed = trim_borders(work)
-    if not _differs(trimmed, work):
-        return pdq_of(work).quality
-    return pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
+    return ingest_hashes(image).picture_quality
 
 
 def extra_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
@@ -218,13 +214,36 @@ def extra_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
     ``centre``: the central :data:`STORED_CROP` of the (trimmed) image. Only
     hashes of matchable quality are returned, so at most two rows per image.
     """
+    return ingest_hashes(image).extra
+
+
+@dataclass(frozen=True)
+class IngestHashes:
+    """What ingest keeps besides the image's own hashes (one border trim for both)."""
+
+    extra: list[tuple[str, PdqHash]]
+    picture_quality: int
+
+
+def ingest_hashes(image: Image.Image, *, own_quality: int | None = None) -> IngestHashes:
+    """:func:`extra_hashes` and :func:`picture_quality` of an image, trimming it once.
+
+    ``own_quality`` is the quality of the image's own hash when the caller has it:
+    for an image without a frame it is the picture's quality, and saves a hash.
+    """
     work = work_copy(image)
     trimmed = trim_borders(work)
+    framed = _differs(trimmed, work)
     extra: list[tuple[str, PdqHash]] = []
-    if _differs(trimmed, work):
+    if framed:
         extra.append(("trimmed", pdq_of(trimmed)))
     extra.append(("centre", pdq_of(_central(trimmed, STORED_CROP))))
-    return [(label, value) for label, value in extra if value.matchable]
+    if framed:
+        picture = pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
+    else:
+        picture = own_quality if own_quality is not None else pdq_of(work).quality
+    return IngestHashes(extra=[(label, value) for label, value in extra if value.matchable],
+                        picture_quality=picture)
 
 
 def query_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
