@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from svidok.cli.base import emit_json, json_option, setup_django
+from svidok.core.media.pdq import CONFIRM_DISTANCE  # the widest distance worth asking
 
 
 @click.group()
@@ -85,7 +86,8 @@ def _is_video(path: Path) -> bool:
 @media.command()
 @click.argument("query")
 @click.option("--collection", default=None, help="Search only this collection.")
-@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 256),
+@click.option("--max-distance", default=31, show_default=True,
+              type=click.IntRange(0, CONFIRM_DISTANCE),
               help="Largest Hamming distance between PDQ hashes that counts as a match.")
 @json_option
 @click.pass_context
@@ -184,7 +186,8 @@ def _similar_videos(found: list[Any], as_json: bool) -> None:
 
 @media.command()
 @click.option("--collection", default=None, help="Only this collection.")
-@click.option("--max-distance", default=31, show_default=True, type=click.IntRange(0, 256))
+@click.option("--max-distance", default=31, show_default=True,
+              type=click.IntRange(0, CONFIRM_DISTANCE))
 @json_option
 @click.pass_context
 def clusters(ctx: click.Context, collection: str | None, max_distance: int,

@@ -6,6 +6,7 @@ Access is declared on each view with :mod:`svidok.web.access`.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from svidok.apps.evidence.services import (
     evidence_upload,
     item_export_archive,
 )
-from svidok.apps.evidence.similarity import matchable_hash_count, similar_to_item
+from svidok.apps.evidence.similarity import matchable_item_count, similar_to_item
 from svidok.apps.evidence.store import instance_store
 from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.apps.text.search import search_text
@@ -58,7 +59,9 @@ from svidok.web.uploads import upload_limit, upload_refused
 PAGE_SIZE = 50
 TEXT_HITS = 100  # pages listed by a text search
 TEXT_PAGES_SHOWN = 20  # pages of an item's text on its page; the API gives them all
-CLUSTERS_ON_THE_FLY = 20_000  # images (≈ 10 s of index searches); beyond, `svidok media clusters`
+# Images and videos; beyond, `svidok media clusters`. Each image is a few index searches
+# (≈ 20,000 in 10 s); each video reads its TMK file and compares frames, much slower.
+CLUSTERS_ON_THE_FLY = 20_000
 
 
 def _actor(request: HttpRequest) -> str:
@@ -209,7 +212,7 @@ def item_detail(request: HttpRequest, item: Item) -> HttpResponse:
         "can_audit": can(user=request.user, permission=Permission.VIEW_AUDIT,
                          collection=item.collection),
         "text_status": item_extraction(item=item),
-        "text_pages": item_text_pages(item=item)[:TEXT_PAGES_SHOWN],
+        "text_pages": item_text_pages(item=item, limit=TEXT_PAGES_SHOWN),
         "text_pages_shown": TEXT_PAGES_SHOWN,
     }
     return render(request, "svidok/item.html", context)
@@ -220,15 +223,16 @@ def text_search(request: HttpRequest) -> HttpResponse:
     """Pages of images and PDFs in the user's collections whose text has every word asked."""
     query = request.GET.get("q", "")[:300]
     visible = visible_collection_ids(user=request.user)
-    chosen = request.GET.get("collection", "")
+    chosen_text = request.GET.get("collection", "")
+    chosen = int(chosen_text) if re.fullmatch(r"[0-9]{1,18}", chosen_text) else None
     collection_ids = visible
-    if chosen.isdigit():
+    if chosen is not None:
         # A collection the user cannot see is searched as an empty one, never revealed.
-        collection_ids = [int(chosen)] if visible is None or int(chosen) in visible else []
+        collection_ids = [chosen] if visible is None or chosen in visible else []
     hits = search_text(query, collection_ids=collection_ids, limit=TEXT_HITS) if query else []
     items = Item.objects.select_related("collection").in_bulk([hit.item_id for hit in hits])
     context = {
-        "query": query, "chosen": int(chosen) if chosen.isdigit() else None,
+        "query": query, "chosen": chosen,
         "collections": collection_choices(user=request.user),
         "hits": [(hit, items[hit.item_id]) for hit in hits if hit.item_id in items],
         "limit": TEXT_HITS,
@@ -289,7 +293,7 @@ def item_download(request: HttpRequest, item: Item) -> FileResponse:
 def clusters(request: HttpRequest) -> HttpResponse:
     """Groups of near-duplicate images in the user's collections, earliest copy first."""
     collection_ids = visible_collection_ids(user=request.user)
-    hashes = matchable_hash_count(collection_ids=collection_ids)
+    hashes = matchable_item_count(collection_ids=collection_ids)
     if hashes > CLUSTERS_ON_THE_FLY:
         # Grouping compares all pairs; on a page request that would tie up a worker.
         return render(request, "svidok/clusters.html", {"groups": [], "too_many": hashes,

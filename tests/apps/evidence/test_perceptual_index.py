@@ -118,3 +118,15 @@ def test_an_unwritable_index_folder_still_answers(photos, monkeypatch):
     monkeypatch.setattr(HashIndex, "save", refuse)
     query = file_variants(photos / "first" / "a.jpg")
     assert names(similar_items(variants=query, collection_ids=None)) == ["a.jpg"]
+
+
+def test_damaged_arrays_of_the_right_shape_mean_a_rebuild(photos, monkeypatch):
+    query = file_variants(photos / "first" / "a.jpg")
+    similar_items(variants=query, collection_ids=None)
+    perceptual_index.forget_indexes()
+
+    def damaged(self, count, seed=0):
+        raise IndexError("index 9999999 is out of bounds")
+
+    monkeypatch.setattr(HashIndex, "sample", damaged)
+    assert names(similar_items(variants=query, collection_ids=None)) == ["a.jpg"]

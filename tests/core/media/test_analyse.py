@@ -387,8 +387,26 @@ def test_no_keyframes_when_asked_for_none(workdir: Path, video: Path) -> None:
     with MediaAnalyser(workdir=workdir, keyframes=0) as instance:
         result = instance.analyse(video)
     assert result.errors == []
-    assert result.derived == []
+    assert [d.kind for d in result.derived] == ["tmk"]  # the video hash, not pictures
     assert result.metadata["summary"]["duration_ms"] == 3000
+
+
+@needs_ffmpeg
+def test_a_video_gets_frame_hashes_and_a_tmk_file(analyser: MediaAnalyser, video: Path) -> None:
+    result = analyser.analyse(video)
+    perceptual = result.metadata["perceptual"]
+    assert perceptual["kind"] == "video" and perceptual["frames"]
+    assert perceptual["tmk"]["frames"] > 0 and len(perceptual["tmk"]["vector"]) == 1368
+    [tmk] = [d for d in result.derived if d.kind == "tmk"]
+    assert tmk.path.stat().st_size == 263_344  # ThreatExchange's .tmk layout
+
+
+@needs_ffmpeg
+def test_without_perceptual_hashes_a_video_gets_none(workdir: Path, video: Path) -> None:
+    with MediaAnalyser(workdir=workdir, perceptual=False) as instance:
+        result = instance.analyse(video)
+    assert "perceptual" not in result.metadata
+    assert "tmk" not in [d.kind for d in result.derived]
 
 
 @needs_ffmpeg

@@ -65,6 +65,17 @@ def test_many_queries_keep_each_id_once_with_its_closest_query(clustered):
         assert int(np.bitwise_count(row ^ queries[query]).sum()) == distance
 
 
+def test_pairs_gives_each_id_once_per_query_even_in_big_batches(clustered):
+    table, ids, queries = clustered
+    index = HashIndex.build(table, ids)
+    many = np.concatenate([queries] * 4)  # 160 queries: probed in slices
+    found_ids, distances, which = index.pairs(many, 31)
+    assert len(set(zip(found_ids.tolist(), which.tolist(), strict=True))) == len(found_ids)
+    expected = {(int(ids[p]), q) for q, query in enumerate(many)
+                for p in np.flatnonzero(np.bitwise_count(table ^ query).sum(axis=1) <= 31)}
+    assert set(zip(found_ids.tolist(), which.tolist(), strict=True)) == expected
+
+
 def test_added_hashes_are_found_before_and_after_merging(clustered):
     table, ids, queries = clustered
     index = HashIndex.build(table[:1000], ids[:1000])
@@ -142,3 +153,24 @@ def test_a_missing_or_damaged_index_is_refused_with_the_reason(clustered, tmp_pa
     ids_file.write_bytes(b"garbage")
     with pytest.raises(IndexUnusable, match="unreadable"):
         HashIndex.open(tmp_path)
+
+
+def test_a_failed_save_leaves_the_previous_index_and_no_partial_files(clustered, tmp_path,
+                                                                     monkeypatch):
+    table, ids, _ = clustered
+    HashIndex.build(table[:10], ids[:10]).save(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    calls = []
+
+    def full_disk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_save(*args, **kwargs)
+
+    real_save = np.save
+    monkeypatch.setattr(np, "save", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        HashIndex.build(table, ids).save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert len(HashIndex.open(tmp_path)) == 10

@@ -31,7 +31,7 @@ from svidok.apps.evidence.store import instance_store
 from svidok.apps.evidence.video_similarity import item_video_query, similar_videos
 from svidok.core.digest import Digest
 from svidok.core.errors import NotFound, TooLarge
-from svidok.core.media.pdq import MAX_DISTANCE
+from svidok.core.media.pdq import CONFIRM_DISTANCE, MAX_DISTANCE
 from svidok.web.access import item_for
 from svidok.web.uploads import upload_limit, upload_refused
 
@@ -282,7 +282,8 @@ class SimilarOut(Schema):
 @router.get("/items/{item_id}/similar", response={200: list[SimilarOut], **ERRORS})
 @rule(Permission.VIEW_ITEMS)
 def similar(request: HttpRequest, item_id: uuid.UUID,
-            max_distance: int = Query(MAX_DISTANCE, ge=0, le=256)) -> list[dict[str, Any]]:
+            max_distance: int = Query(MAX_DISTANCE, ge=0, le=CONFIRM_DISTANCE),
+            ) -> list[dict[str, Any]]:
     """Near-duplicates of an image or video item in your collections, best first.
 
     Images: PDQ within ``max_distance``, rotations, mirror images, border-trimmed and

@@ -1,6 +1,7 @@
 """Groups of near-duplicates: connected components of the near-duplicate links among
-images (PDQ, rotations and mirror images included) and among videos (vPDQ frame
-shares), each group led by its earliest-acquired copy."""
+images (PDQ with rotations, mirror images and the stored extra hashes) and among
+videos (vPDQ frame shares, or TMK scores), each group led by its earliest-acquired
+copy."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
         groups.setdefault(root(item_id), []).append(item_id)
     grouped = [ids for ids in groups.values() if len(ids) > 1]
     wanted = [item_id for ids in grouped for item_id in ids]
-    items = Item.objects.select_related("collection").in_bulk(wanted)
+    items = Item.objects.select_related("collection").in_bulk(wanted)  # batched by Django
     acquired = earliest_acquisitions(wanted)
     clusters = []
     for ids in grouped:
@@ -73,8 +74,10 @@ def near_duplicate_clusters(*, collection_ids: Sequence[int] | None,
 def earliest_acquisitions(item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
     """When each item was first obtained: the earliest collected_at given, else recorded."""
     earliest: dict[uuid.UUID, datetime] = {}
-    rows = Acquisition.objects.filter(item_id__in=list(item_ids)).values_list(
-        "item_id", "collected_at", "recorded_at")
+    ids = list(item_ids)
+    rows = (row for start in range(0, len(ids), 5_000)  # SQLite caps IN (...) parameters
+            for row in Acquisition.objects.filter(item_id__in=ids[start:start + 5_000])
+            .values_list("item_id", "collected_at", "recorded_at"))
     for item_id, collected, recorded in rows:
         moment = collected or recorded
         if item_id not in earliest or moment < earliest[item_id]:

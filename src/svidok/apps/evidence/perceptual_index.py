@@ -17,7 +17,8 @@ millisecond instead of a scan. It is kept right this way:
   count and sum of ids up to the highest seen are compared with the table and
   the index is rebuilt if they differ;
 * hits are checked against the rows themselves before anyone sees them, so a
-  stale entry can hide nothing and invent nothing.
+  stale entry invents nothing (a row committed out of order on PostgreSQL may
+  stay unseen until the next audit, at most ``AUDIT_SECONDS``).
 
 One process keeps one copy per algorithm; the files are memory-mapped, so
 the web server's workers share them in the page cache. A file lock serialises
@@ -123,7 +124,7 @@ class LiveIndex:
     def rebuild(self) -> int:
         """Build from the table and save; returns the number of hashes indexed."""
         with self._lock:
-            self._index = self._rebuild()
+            self._index = self._rebuild(force=True)
             return len(self._index)
 
     def forget(self) -> None:
@@ -137,17 +138,33 @@ class LiveIndex:
         except IndexUnusable as exc:
             log.info("hash index %s: %s; building it", self.algorithm, exc.message)
             return self._rebuild()
-        saved = {key: index.metadata.get(key) for key in ("count", "max_id", "id_sum")}
-        if (_table_state(self.algorithm, saved["max_id"] or 0) != saved
-                or not _rows_agree(index, self.algorithm)):
+        if not self._matches_table(index):
             log.warning("hash index %s does not match the database; rebuilding", self.algorithm)
             return self._rebuild()
-        self._state = dict(saved)
-        self._audited = time.monotonic()
         return index
 
-    def _rebuild(self) -> HashIndex:
+    def _matches_table(self, index: HashIndex) -> bool:
+        """Whether a saved index holds the table's rows; if so it becomes the state."""
+        saved = {key: index.metadata.get(key) for key in ("count", "max_id", "id_sum")}
+        try:
+            agrees = (_table_state(self.algorithm, saved["max_id"] or 0) == saved
+                      and _rows_agree(index, self.algorithm))
+        except (IndexError, ValueError, TypeError):
+            agrees = False  # damaged arrays of the right shape: rebuild, never fail a search
+        if agrees:
+            self._state = dict(saved)  # type: ignore[arg-type]
+            self._audited = time.monotonic()
+        return agrees
+
+    def _rebuild(self, *, force: bool = False) -> HashIndex:
         with self._file_lock():
+            # Another process may have rebuilt it while this one waited for the lock.
+            try:
+                ready = None if force else HashIndex.open(self.directory)
+            except IndexUnusable:
+                ready = None
+            if ready is not None and self._matches_table(ready):
+                return ready
             hashes, ids = _read_rows(self.algorithm, after=0)
             index = HashIndex.build(hashes, ids)
             self._state = {"count": len(ids), "max_id": int(ids.max()) if len(ids) else 0,
@@ -163,6 +180,8 @@ class LiveIndex:
                            "id_sum": self._state["id_sum"] + int(ids.sum())}
 
     def _save(self, index: HashIndex, *, locked: bool = False) -> HashIndex:
+        """Save, then use the saved copy (memory-mapped: shared with the other workers
+        in the page cache); the in-memory one if saving failed."""
         index.metadata.update(self._state)
         try:
             if locked:
@@ -170,10 +189,11 @@ class LiveIndex:
             else:
                 with self._file_lock():
                     index.save(self.directory)
-        except OSError as exc:
+            return HashIndex.open(self.directory)
+        except (OSError, IndexUnusable) as exc:
             # The index still works from memory; the next process rebuilds it.
             log.warning("hash index %s could not be saved: %s", self.algorithm, exc)
-        return index
+            return index
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:

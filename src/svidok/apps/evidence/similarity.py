@@ -1,12 +1,13 @@
-"""Near-duplicate search over the items' perceptual hashes.
+"""Near-duplicate search among images.
 
-Each image item has one PDQ hash (``PerceptualHash``, filled at ingest from
-the item's metadata). A query image is hashed in its eight rotations and
-mirror images and compared with every stored hash of the collections asked
-about; a stored hash matches when its distance to any variant is at most the
-threshold and both hashes are of matchable quality. The comparison is a
-vectorised scan (measured: 6 ms per 100,000 hashes and variant, while CI ran
-beside it): fine for a collection, not yet for a million hashes.
+Each image item has its PDQ hash and up to two extra ones (border-trimmed,
+centre) as ``PerceptualHash`` rows, filled at ingest from the item's metadata;
+the rows carry the quality of the picture itself, so a featureless picture in
+a frame is kept but never matched. Searches go through the instance's hash
+index (:mod:`.perceptual_index`) and every hit is checked against the table's
+own row before it is reported. :func:`similar_images` is the full query (robust
+query hashes, then local features); :func:`similar_items` the plain hash part;
+:func:`image_links` the links that grouping joins.
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ def item_image(item: Item) -> Image.Image | None:
 
 
 CHECK_BATCH = 2_000  # hits checked against their rows per query
+ID_BATCH = 5_000  # ids per `IN (...)`: SQLite refuses more than 32,766 parameters
 
 
 def _hash_table(hex_hashes: Sequence[str]) -> np.ndarray:
@@ -315,12 +317,12 @@ def file_variants(path: Path) -> list[PdqHash]:
     return pdq_dihedral(open_for_hashing(path, max_pixels=MAX_IMAGE_PIXELS))
 
 
-def matchable_hash_count(*, collection_ids: Sequence[int] | None) -> int:
-    """How many hashes grouping would compare (all collections when None)."""
-    rows = PerceptualHash.objects.filter(algorithm="pdq", quality__gte=MIN_QUALITY)
+def matchable_item_count(*, collection_ids: Sequence[int] | None) -> int:
+    """How many images and videos grouping would search for (all collections when None)."""
+    rows = PerceptualHash.objects.filter(quality__gte=MIN_QUALITY)
     if collection_ids is not None:
         rows = rows.filter(collection_id__in=list(collection_ids))
-    return rows.count()
+    return rows.values("item_id").distinct().count()
 
 
 CLUSTER_BATCH = 64  # items whose eight variants are searched together
@@ -392,8 +394,10 @@ def _turned_variants(item_ids: Sequence[uuid.UUID], base: np.ndarray) -> np.ndar
     """
     turned = np.repeat(base[:, None, :], len(VARIANTS), axis=1)
     position = {item_id: index for index, item_id in enumerate(item_ids)}
-    for item_id, metadata in Item.objects.filter(id__in=list(item_ids)).values_list(
-            "id", "metadata").iterator(chunk_size=5_000):
+    rows = (row for start in range(0, len(item_ids), ID_BATCH)
+            for row in Item.objects.filter(id__in=list(item_ids[start:start + ID_BATCH]))
+            .values_list("id", "metadata"))
+    for item_id, metadata in rows:
         dihedral = ((metadata or {}).get("perceptual") or {}).get("dihedral")
         if isinstance(dihedral, list) and len(dihedral) == len(VARIANTS):
             turned[position[item_id]] = np.frombuffer(

@@ -8,9 +8,11 @@ from svidok.apps.evidence.models import Item
 from svidok.apps.text.models import ItemText, TextExtraction
 
 
-def item_text_pages(*, item: Item) -> list[ItemText]:
-    """The item's text, page by page (empty until extraction is done, or if none was found)."""
-    return list(ItemText.objects.filter(item=item).order_by("page"))
+def item_text_pages(*, item: Item, limit: int | None = None) -> list[ItemText]:
+    """The item's text, page by page (empty until extraction is done, or if none was
+    found); the first ``limit`` pages only when given (long PDFs hold thousands)."""
+    pages = ItemText.objects.filter(item=item).order_by("page")
+    return list(pages[:limit] if limit is not None else pages)
 
 
 def item_extraction(*, item: Item) -> TextExtraction | None:

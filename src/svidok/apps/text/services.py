@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -234,9 +234,13 @@ def _extract_one(row: TextExtraction, summary: ExtractionSummary,
             raise _Stopped
         if time.monotonic() - last_beat[0] >= HEARTBEAT_EVERY_S:
             last_beat[0] = time.monotonic()
-            if not TextExtraction.objects.filter(item_id=row.item_id, claim=row.claim,
-                                                 status=Status.RUNNING).update(
-                    heartbeat_at=timezone.now()):
+            try:
+                beat = TextExtraction.objects.filter(item_id=row.item_id, claim=row.claim,
+                                                     status=Status.RUNNING).update(
+                    heartbeat_at=timezone.now())
+            except DatabaseError:
+                return  # the database is busy (a long write elsewhere): beat next page
+            if not beat:
                 raise _ClaimLost
 
     try:
@@ -245,9 +249,14 @@ def _extract_one(row: TextExtraction, summary: ExtractionSummary,
                 pages = pdf_text(path, max_pages=PDF_MAX_PAGES, on_page=on_page)
             else:
                 pages = image_text(path, max_pages=TIFF_MAX_FRAMES, on_page=on_page)
-    except _Stopped:
-        TextExtraction.objects.filter(item_id=row.item_id, claim=row.claim).update(
-            status=Status.PENDING, claim="", attempts=F("attempts") - 1)
+    except (_Stopped, DatabaseError):
+        # Stopping, or the database failing under us, is not the item's fault: it goes
+        # back to the queue unread (if even that fails, its lease hands it on later).
+        try:
+            TextExtraction.objects.filter(item_id=row.item_id, claim=row.claim).update(
+                status=Status.PENDING, claim="", attempts=F("attempts") - 1)
+        except DatabaseError:
+            logger.warning("text extraction: could not hand item %s back", item.id)
         summary.released += 1
         return
     except _ClaimLost:

@@ -44,6 +44,7 @@ CHUNKS = 16
 CHUNK_VALUES = 1 << 16
 FORMAT = "svidok-pdq-mih-1"
 LINEAR_SHARE = 0.25  # scan linearly when the buckets would hand over more rows than this
+QUERY_SLICE = 64  # queries probed together: bounds the temporary arrays of a big batch
 
 Hashes = npt.NDArray[np.uint8]
 Ids = npt.NDArray[np.int64]
@@ -116,9 +117,9 @@ class HashIndex:
     """Exact radius search over PDQ hashes, each stored with an integer id.
 
     Build with :meth:`build`, search with :meth:`search`, add with :meth:`add`,
-    persist with :meth:`save` / :meth:`open`. Not safe for concurrent writers:
-    the owner serialises :meth:`add` and :meth:`merged` (searching while
-    nothing writes is safe from any number of threads).
+    persist with :meth:`save` / :meth:`open`. Any number of threads may search
+    while one adds (a search sees the tail before or after the add, whole); the
+    owner serialises :meth:`add` calls.
     """
 
     def __init__(self, *, packed: Hashes, order: npt.NDArray[np.int32],
@@ -128,9 +129,10 @@ class HashIndex:
         self._order = order  # (16 n,): position in `ids` of each packed row
         self._offsets = offsets  # (16, 65537): bucket starts per chunk
         self._ids = ids  # (n,)
-        self._tail_hashes: list[Hashes] = []
-        self._tail_ids: list[Ids] = []
-        self._tail: tuple[Hashes, Ids] | None = None
+        # Replaced whole by add(), never changed in place: a search reads it once and
+        # sees one consistent tail, whatever another thread adds meanwhile.
+        self._tail: tuple[Hashes, Ids] = (np.empty((0, HASH_BYTES), np.uint8),
+                                          np.empty(0, np.int64))
         self.metadata: dict[str, Any] = dict(metadata or {})
 
     # -- building -------------------------------------------------------------
@@ -160,7 +162,7 @@ class HashIndex:
 
     @property
     def tail_size(self) -> int:
-        return sum(len(ids) for ids in self._tail_ids)
+        return len(self._tail[1])
 
     def add(self, hashes: Any, ids: Any) -> None:
         """Add hashes to the unsorted tail; searched at once, merged by :meth:`merged`."""
@@ -169,9 +171,8 @@ class HashIndex:
         if len(id_array) != len(table):
             raise ValueError(f"{len(table)} hashes but {len(id_array)} ids")
         if len(table):
-            self._tail_hashes.append(table)
-            self._tail_ids.append(id_array)
-            self._tail = None
+            hashes, ids = self._tail
+            self._tail = (np.concatenate([hashes, table]), np.concatenate([ids, id_array]))
 
     def all_hashes(self) -> tuple[Hashes, Ids]:
         """Every (hash, id), the built part in id order of building, then the tail."""
@@ -194,11 +195,6 @@ class HashIndex:
         return HashIndex.build(hashes, ids, metadata=self.metadata)
 
     def _tail_arrays(self) -> tuple[Hashes, Ids]:
-        if self._tail is None:
-            if self._tail_ids:
-                self._tail = (np.concatenate(self._tail_hashes), np.concatenate(self._tail_ids))
-            else:
-                self._tail = (np.empty((0, HASH_BYTES), np.uint8), np.empty(0, np.int64))
         return self._tail
 
     # -- searching ------------------------------------------------------------
@@ -232,9 +228,15 @@ class HashIndex:
             return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
         parts = [self._search_built(query_table, max_distance),
                  self._search_tail(query_table, max_distance)]
-        return (np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]).astype(np.int32),
-                np.concatenate([p[2] for p in parts]).astype(np.int32))
+        ids = np.concatenate([p[0] for p in parts])
+        found = np.concatenate([p[1] for p in parts]).astype(np.int32)
+        which = np.concatenate([p[2] for p in parts]).astype(np.int32)
+        # A hash close enough is usually in several of the probed buckets: once each.
+        order = np.lexsort((which, ids))
+        ids, found, which = ids[order], found[order], which[order]
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = (ids[1:] != ids[:-1]) | (which[1:] != which[:-1])
+        return ids[first], found[first], which[first]
 
     def _search_built(self, queries: Hashes, max_distance: int
                       ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
@@ -242,6 +244,17 @@ class HashIndex:
         if n == 0:
             return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
         masks = _flip_masks(max_distance // CHUNKS)
+        if CHUNKS * len(masks) > LINEAR_SHARE * CHUNK_VALUES:
+            # Wide radii probe so many buckets that even evenly spread hashes would
+            # hand over more rows than a scan reads: scan, without building the probes.
+            return self._scan(self._packed[:n], self._order[:n], queries, max_distance)
+        if len(queries) > QUERY_SLICE:
+            parts = [self._search_built(queries[start:start + QUERY_SLICE], max_distance)
+                     for start in range(0, len(queries), QUERY_SLICE)]
+            return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                    np.concatenate([p[2] + start for p, start in
+                                    zip(parts, range(0, len(queries), QUERY_SLICE),
+                                        strict=True)]))
         per_query = CHUNKS * len(masks)
         keys = _chunk_values(queries)[:, :, None] ^ masks[None, None, :]  # (q, 16, probes)
         bucket = (np.arange(CHUNKS, dtype=np.int64)[None, :, None] * (CHUNK_VALUES + 1)
@@ -302,19 +315,26 @@ class HashIndex:
         arrays: dict[str, npt.NDArray[Any]] = {
             "packed": index._packed, "order": index._order,
             "offsets": index._offsets, "ids": index._ids}
-        for name, array in arrays.items():
-            path = directory / f"{name}.{generation}.npy"
-            with open(path, "wb") as out:
-                np.save(out, array, allow_pickle=False)
-                out.flush()
-                os.fsync(out.fileno())
-        manifest = {"format": FORMAT, "generation": generation, "count": len(index._ids),
-                    "metadata": self.metadata}
-        staging = directory / f"manifest.{generation}.tmp"
-        staging.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
-        with open(staging, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(staging, directory / "manifest.json")
+        try:
+            for name, array in arrays.items():
+                path = directory / f"{name}.{generation}.npy"
+                with open(path, "wb") as out:
+                    np.save(out, array, allow_pickle=False)
+                    out.flush()
+                    os.fsync(out.fileno())
+            manifest = {"format": FORMAT, "generation": generation, "count": len(index._ids),
+                        "metadata": self.metadata}
+            staging = directory / f"manifest.{generation}.tmp"
+            staging.write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
+            with open(staging, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(staging, directory / "manifest.json")
+        except BaseException:
+            # A full disk must not keep half a generation (hundreds of MB) beside the
+            # evidence store: the previous generation stays in use.
+            for partial in directory.glob(f"*.{generation}.*"):
+                partial.unlink(missing_ok=True)
+            raise
         _fsync_directory(directory)
         for stale in directory.iterdir():
             if stale.suffix in (".npy", ".tmp") and f".{generation}." not in stale.name:

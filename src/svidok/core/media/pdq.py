@@ -26,6 +26,9 @@ from svidok.core.errors import ExtractionError
 WORK_SIZE = 416  # measured on ThreatExchange's images: worst 12 bits from the reference
 MAX_DISTANCE = 31  # PDQ reference: match at Hamming distance <= 31
 MIN_QUALITY = 50  # PDQ reference: hashes of lower quality are not trusted for matching
+# Beyond MAX_DISTANCE and up to here, a candidate matches only when local features confirm
+# it (svidok.core.media.robust); unrelated hashes lie about 128 bits apart.
+CONFIRM_DISTANCE = 90
 HASH_BITS = 256
 
 

@@ -30,7 +30,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from svidok.core.media.pdq import MAX_DISTANCE, PdqHash, pdq_dihedral, pdq_of, work_copy
+from svidok.core.media.pdq import (
+    CONFIRM_DISTANCE,
+    MAX_DISTANCE,
+    PdqHash,
+    pdq_dihedral,
+    pdq_of,
+    work_copy,
+)
 
 __all__ = [
     "CONFIRM_DISTANCE",
@@ -46,7 +53,6 @@ __all__ = [
     "trim_borders",
 ]
 
-CONFIRM_DISTANCE = 90  # beyond MAX_DISTANCE, up to here: a match only if features confirm it
 
 # Border trimming: a line (row or column) belongs to a border when nearly all its
 # pixels are within TRIM_TOLERANCE (per channel, 0–255) of the border's colour,

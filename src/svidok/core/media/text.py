@@ -174,7 +174,16 @@ def image_text(
                     raise
                 pages.append(PageText(index + 1, "", "ocr", error=exc.message))
                 continue
-            text = _ocr_prepared(prepared, languages=languages, timeout_s=timeout_s)
+            try:
+                text = _ocr_prepared(prepared, languages=languages, timeout_s=timeout_s)
+            except OcrUnavailable:
+                raise  # no page can be read: the whole item fails, with the install hint
+            except ExtractionError as exc:
+                if frames == 1:
+                    raise
+                # One slow or odd page of a long fax TIFF does not cost the others.
+                pages.append(PageText(index + 1, "", "ocr", error=exc.message))
+                continue
             pages.append(PageText(index + 1, text, "ocr"))
         return pages
 
