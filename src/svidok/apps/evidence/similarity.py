@@ -37,6 +37,7 @@ from svidok.core.media.pdq import (
 )
 from svidok.core.media.robust import (
     CONFIRM_DISTANCE,
+    Features,
     features_of,
     is_mirrored,
     picture_quality,
@@ -228,7 +229,7 @@ def similar_images(*, image: Image.Image, collection_ids: Sequence[int] | None,
     close = [entry for entry in ranked if entry[0] <= max_distance]
     beyond = [entry for entry in ranked if entry[0] > max_distance][:CONFIRM_CANDIDATES]
     items = Item.objects.select_related("collection").in_bulk([e[2] for e in close + beyond])
-    query_features = features_of(image)
+    query_features: Features | None = None  # found once, and only if a candidate needs it
     matches = []
     for number, (distance, _, item_id, label) in enumerate(close + beyond):
         item = items.get(item_id)
@@ -237,8 +238,10 @@ def similar_images(*, image: Image.Image, collection_ids: Sequence[int] | None,
         checked = distance > max_distance or number < VERIFY_CAP
         if checked:
             shown = _stored_image(item)
+            if shown is not None and query_features is None:
+                query_features = features_of(image)
             decision = (same_picture(query_features, shown, distance, mirror=is_mirrored(label))
-                        if shown is not None else None)
+                        if shown is not None and query_features is not None else None)
             if decision is not None and not decision.same:
                 continue
             if decision is None and distance > max_distance:
