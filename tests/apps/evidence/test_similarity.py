@@ -181,7 +181,7 @@ def test_cluster_page_refuses_to_group_too_many_on_the_fly(held, client, monkeyp
 
     from svidok.web import views
 
-    monkeypatch.setattr(views, "CLUSTERS_ON_THE_FLY", 1)
+    monkeypatch.setattr(views, "CLUSTERS_ON_THE_FLY", 0)
     client.force_login(get_user_model().objects.create_superuser("root", password=None))
     from tests.conftest import login_verified
 

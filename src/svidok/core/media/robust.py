@@ -73,6 +73,22 @@ MAX_BAR = 0.45  # bars never take more than this share of a side
 
 STORED_CROP = 0.8  # extra stored hash: the central 80 % of each side
 QUERY_CROPS = (0.8, 0.64)
+# Query windows per axis, (start, end) as shares of the query's picture. Stored is the
+# central 80 % of a picture; a copy cut by c = 5-10 % on one side holds that window at
+# about (0.03, 0.89) or (0.11, 0.97); cut on both sides by 5 %, at (0.06, 0.94). An
+# original of a stored cut copy holds the copy's centre at about (0.075, 1) or (0, 0.925).
+_FORWARD = ((0.1, 0.9), (0.03, 0.89), (0.11, 0.97))
+_REVERSE = ((0.0, 1.0), (0.075, 1.0), (0.0, 0.925))
+WINDOWS: tuple[tuple[tuple[float, float], tuple[float, float]], ...] = (
+    *((x, y) for x in _FORWARD for y in _FORWARD if (x, y) != ((0.1, 0.9), (0.1, 0.9))),
+    ((0.06, 0.94), (0.06, 0.94)),
+    *((x, y) for x in _REVERSE for y in _REVERSE if (x, y) != ((0.0, 1.0), (0.0, 1.0))),
+)
+WINDOW_SIZE = 256  # windows are hashed on a copy at most this large
+INSET_AREA = (0.06, 0.85)  # share of the image a picture set inside it may cover
+INSET_SIDE = 0.2  # and of each side: narrower is a strip (a caption bar, a toolbar)
+MAX_INSETS = 3
+INSET_PAD = 4
 
 FEATURE_SIZE = 480  # local features are found on copies scaled to this longest side
 ORB_FEATURES = 1500
@@ -190,6 +206,44 @@ def _central(image: Image.Image, keep: float) -> Image.Image:
     return image.crop((dx, dy, width - dx, height - dy))
 
 
+def _insets(image: Image.Image) -> list[Image.Image]:
+    """Pictures set inside the image: the largest rectangles with sharp straight edges
+    (a photo in an app's screenshot, a picture on a web page), at most
+    :data:`MAX_INSETS`, largest first. Edges are found with Canny; a rectangle must
+    cover :data:`INSET_AREA` of the image and fill its outline."""
+    grey = np.asarray(image.convert("L"))
+    height, width = grey.shape
+    # Padded with the frame's usual grey, so a picture as wide as the screen (a phone
+    # app) still has edges on all four sides.
+    outer = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    pad = INSET_PAD
+    padded = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_CONSTANT,
+                                value=int(np.median(outer)))
+    edges = cv2.dilate(cv2.Canny(padded, 50, 150), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    boxes: list[tuple[int, int, int, int]] = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        x, y, w, h = max(0, x - pad), max(0, y - pad), min(w, width), min(h, height)
+        share = w * h / (width * height)
+        if not INSET_AREA[0] <= share <= INSET_AREA[1] or min(w / width, h / height) < INSET_SIDE:
+            continue  # too small, too large, or a strip (a caption bar, a toolbar)
+        if cv2.contourArea(contour) < 0.9 * w * h:
+            continue  # not a rectangle's outline
+        if any(abs(x - a) + abs(y - b) + abs(x + w - a - c) + abs(y + h - b - d) < 12
+               for a, b, c, d in boxes):
+            continue  # the same rectangle again (the inner and outer side of its edge)
+        boxes.append((x, y, w, h))
+    boxes.sort(key=lambda box: -box[2] * box[3])
+    return [image.crop((x + 2, y + 2, x + w - 2, y + h - 2)) for x, y, w, h in boxes[:MAX_INSETS]]
+
+
+def _window(image: Image.Image, x: tuple[float, float], y: tuple[float, float]) -> Image.Image:
+    width, height = image.size
+    return image.crop((round(width * x[0]), round(height * y[0]),
+                       round(width * x[1]), round(height * y[1])))
+
+
 def _differs(trimmed: Image.Image, image: Image.Image) -> bool:
     return (trimmed.width < image.width * (1 - MIN_TRIMMED)
             or trimmed.height < image.height * (1 - MIN_TRIMMED))
@@ -206,9 +260,10 @@ def picture_quality(image: Image.Image) -> int:
     screenshot gets a matchable hash from its frame alone, and two such frames
     look alike whatever they hold: below 50 here, the image must match nothing.
     An image without a frame (nothing to trim) is its own picture: its quality is
-    its hash's. A framed one is measured on the central :data:`PICTURE_CENTRE` of
-    the border-trimmed image: captions, app bars and sidebars sit at the edges,
-    the picture in the middle.
+    its hash's. In a framed one, the picture is the rectangle set inside it
+    (:func:`_insets`: a photo in a screenshot; the poorest of nested ones), else the central
+    :data:`PICTURE_CENTRE` of the border-trimmed image (captions, app bars and
+    sidebars sit at the edges, the picture in the middle).
     """
     return ingest_hashes(image).picture_quality
 
@@ -239,12 +294,17 @@ def ingest_hashes(image: Image.Image, *, own_quality: int | None = None) -> Inge
     """
     work = work_copy(image)
     trimmed = trim_borders(work)
-    framed = _differs(trimmed, work)
+    bordered = _differs(trimmed, work)
+    insets = _insets(work)  # rare in photos; a screenshot's picture
     extra: list[tuple[str, PdqHash]] = []
-    if framed:
+    if bordered:
         extra.append(("trimmed", pdq_of(trimmed)))
     extra.append(("centre", pdq_of(_central(trimmed, STORED_CROP))))
-    if framed:
+    if insets:
+        # Of nested rectangles (a card around a photo) the poorest decides: the card's
+        # caption must not lend the photo detail it lacks.
+        picture = min(pdq_of(inset).quality for inset in insets)
+    elif bordered:
         picture = pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
     else:
         picture = own_quality if own_quality is not None else pdq_of(work).quality
@@ -270,6 +330,8 @@ def query_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
     if _differs(barless, trimmed):
         sources.append(("barless", barless))
     base = sources[-1][1]
+    for number, inset in enumerate(_insets(work)):
+        sources.append((f"inset{number + 1}", inset))
     for keep in QUERY_CROPS:
         sources.append((f"centre{round(keep * 100)}", _central(base, keep)))
     found: list[tuple[str, PdqHash]] = []
@@ -277,6 +339,15 @@ def query_hashes(image: Image.Image) -> list[tuple[str, PdqHash]]:
         for turn, value in enumerate(pdq_dihedral(source)):
             if value.matchable:
                 found.append((f"{label}/{turn}", value))
+    # Off-centre windows, as they are only (a turned and cropped copy is rarer): where
+    # the stored centre of an original lies in a copy cut on one or two sides, and
+    # where such a cut copy lies in an original. Placed by that geometry, not tuned.
+    small = base.copy()
+    small.thumbnail((WINDOW_SIZE, WINDOW_SIZE), Image.Resampling.BILINEAR)
+    for x, y in WINDOWS:
+        value = pdq_of(_window(small, x, y))
+        if value.matchable:
+            found.append(("window/0", value))
     return found
 
 
