@@ -12,6 +12,7 @@ from svidok.core.media.robust import (
     best_distance,
     extra_hashes,
     geometric_match,
+    picture_quality,
     query_hashes,
     same_picture,
     trim_borders,
@@ -214,3 +215,21 @@ def phone_screenshot(picture: Image.Image) -> Image.Image:
               fill=(0, 0, 0))
     draw.rectangle((0, 600, 360, 640), fill=(235, 235, 235))
     return frame
+
+
+class TestPictureInAScreenshot:
+    def test_the_picture_inside_a_screenshot_is_a_query_source(self):
+        picture = scene(14)
+        labels = [label for label, _ in query_hashes(phone_screenshot(picture))]
+        assert any(label.startswith("inset") for label in labels)
+        insets = [(label, value) for label, value in query_hashes(phone_screenshot(picture))
+                  if label.startswith("inset")]
+        best, _, _ = best_distance(insets, [("image", pdq_of(picture))])
+        assert best <= MAX_DISTANCE
+
+    def test_a_featureless_picture_in_a_frame_is_unmatchable(self):
+        assert picture_quality(scene(14)) >= 50
+        assert picture_quality(phone_screenshot(scene(14))) >= 50
+        assert pdq_of(phone_screenshot(night_sky(1))).quality >= 50  # the frame's detail
+        assert picture_quality(phone_screenshot(night_sky(1))) < 50
+        assert picture_quality(caption(night_sky(2))) < 50
