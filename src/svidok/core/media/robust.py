@@ -260,10 +260,11 @@ def picture_quality(image: Image.Image) -> int:
     screenshot gets a matchable hash from its frame alone, and two such frames
     look alike whatever they hold: below 50 here, the image must match nothing.
     An image without a frame (nothing to trim) is its own picture: its quality is
-    its hash's. In a framed one, the picture is the rectangle set inside it
-    (:func:`_insets`: a photo in a screenshot; the poorest of nested ones), else the central
-    :data:`PICTURE_CENTRE` of the border-trimmed image (captions, app bars and
-    sidebars sit at the edges, the picture in the middle).
+    its hash's. A bordered one is measured on the central :data:`PICTURE_CENTRE` of
+    the border-trimmed image (captions, app bars and sidebars sit at the edges, the
+    picture in the middle). (The picture set inside a screenshot, :func:`_insets`,
+    would say more, but photos with a large flat sign or door look the same to it:
+    it is used to find matches, not to refuse them.)
     """
     return ingest_hashes(image).picture_quality
 
@@ -295,19 +296,13 @@ def ingest_hashes(image: Image.Image, *, own_quality: int | None = None) -> Inge
     work = work_copy(image)
     trimmed = trim_borders(work)
     bordered = _differs(trimmed, work)
-    insets = _insets(work)  # rare in photos; a screenshot's picture
     extra: list[tuple[str, PdqHash]] = []
     if bordered:
         extra.append(("trimmed", pdq_of(trimmed)))
-    extra.append(("centre", pdq_of(_central(trimmed, STORED_CROP))))
-    if insets:
-        # Of nested rectangles (a card around a photo) the poorest decides: the card's
-        # caption must not lend the photo detail it lacks.
-        picture = min(pdq_of(inset).quality for inset in insets)
-    elif bordered:
         picture = pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
     else:
         picture = own_quality if own_quality is not None else pdq_of(work).quality
+    extra.append(("centre", pdq_of(_central(trimmed, STORED_CROP))))
     return IngestHashes(extra=[(label, value) for label, value in extra if value.matchable],
                         picture_quality=picture)
 
