@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from svidok.core.errors import SvidokError
+from svidok.core.store.fs import fsync_directory
 
 HASH_BYTES = 32
 CHUNKS = 16
@@ -335,7 +336,7 @@ class HashIndex:
             for partial in directory.glob(f"*.{generation}.*"):
                 partial.unlink(missing_ok=True)
             raise
-        _fsync_directory(directory)
+        fsync_directory(directory)
         for stale in directory.iterdir():
             if stale.suffix in (".npy", ".tmp") and f".{generation}." not in stale.name:
                 stale.unlink(missing_ok=True)
@@ -382,11 +383,3 @@ class HashIndex:
         metadata = manifest.get("metadata")
         return cls(packed=arrays["packed"], order=arrays["order"], offsets=offsets,
                    ids=arrays["ids"], metadata=metadata if isinstance(metadata, dict) else {})
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

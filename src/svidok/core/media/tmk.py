@@ -44,7 +44,6 @@ import os
 import shutil
 import struct
 import subprocess
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +53,12 @@ import numpy as np
 import numpy.typing as npt
 
 from svidok.core.errors import ExtractionError, InvalidInput
-from svidok.core.media.video import _ffmpeg_url, _tool_message
+from svidok.core.media.video import _ffmpeg_url
 from svidok.core.media.vpdq import (
     FFMPEG_BASE_TIMEOUT_S,
     FFMPEG_TIMEOUT_PER_VIDEO_S,
-    _drain,
     _probe_video,
+    pump_frames,
 )
 
 __all__ = [
@@ -435,43 +434,7 @@ def _decode(
     except OSError as exc:
         raise ExtractionError(f"ffmpeg could not be started: {exc}", reason="os") from exc
     with process:
-        return _pump(process, path, timeout_s, consume)
-
-
-def _pump(
-    process: subprocess.Popen[bytes],
-    path: Path,
-    timeout_s: float,
-    consume: Callable[[npt.NDArray[np.uint8]], None],
-) -> str | None:
-    """Read frames until ffmpeg ends; a timer kills it when time runs out, and the
-    stderr tail is drained by a thread so that a chatty ffmpeg never blocks."""
-    assert process.stdout is not None and process.stderr is not None
-    tail = bytearray()
-    drainer = threading.Thread(target=_drain, args=(process.stderr, tail), daemon=True)
-    timed_out = threading.Event()
-
-    def kill() -> None:
-        timed_out.set()
-        process.kill()
-
-    timer = threading.Timer(timeout_s, kill)
-    drainer.start()
-    timer.start()
-    try:
-        _read_batches(process.stdout, consume)
-        returncode = process.wait()
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        drainer.join()
-    if timed_out.is_set():
-        raise ExtractionError(f"ffmpeg did not finish within {timeout_s:g} s", reason="timeout")
-    if returncode != 0:
-        return _tool_message(bytes(tail), path)
-    return None
+        return pump_frames(process, path, timeout_s, lambda out: _read_batches(out, consume))
 
 
 def _read_batches(

@@ -298,17 +298,19 @@ def _decode(
     except OSError as exc:
         raise ExtractionError(f"ffmpeg could not be started: {exc}", reason="os") from exc
     with process:
-        return _pump(process, path, timeout_s, consume)
+        return pump_frames(process, path, timeout_s, lambda out: _read_frames(out, consume))
 
 
-def _pump(
+def pump_frames(
     process: subprocess.Popen[bytes],
     path: Path,
     timeout_s: float,
-    consume: Callable[[np.ndarray], None],
+    read: Callable[[IO[bytes]], None],
 ) -> str | None:
-    """Read frames until ffmpeg ends; a timer kills it when time runs out, and the
-    stderr tail is drained by a thread so that a chatty ffmpeg never blocks."""
+    """Let ``read`` take ffmpeg's output until it ends; a timer kills ffmpeg when time
+    runs out, and the stderr tail is drained by a thread so that a chatty ffmpeg never
+    blocks. Returns ffmpeg's complaint when it failed part-way (None when it did not);
+    raises ExtractionError on timeout. Shared by the vPDQ and TMK hashers."""
     assert process.stdout is not None and process.stderr is not None
     tail = bytearray()
     drainer = threading.Thread(target=_drain, args=(process.stderr, tail), daemon=True)
@@ -322,7 +324,7 @@ def _pump(
     drainer.start()
     timer.start()
     try:
-        _read_frames(process.stdout, consume)
+        read(process.stdout)
         returncode = process.wait()
     finally:
         timer.cancel()

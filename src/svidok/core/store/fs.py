@@ -88,7 +88,7 @@ class FileBlobStore:
             os.link(tmp, final)
         except FileExistsError:
             return False
-        _fsync_directory(final.parent)
+        fsync_directory(final.parent)
         return True
 
     def open(self, digest: Digest) -> BinaryIO:
@@ -180,7 +180,7 @@ class _OverlappedHasher:
             self._thread.join()
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
