@@ -206,7 +206,7 @@ class HashIndex:
         Exact. Each id appears once, with its smallest distance and the query
         that gave it; ordered by distance, then id.
         """
-        rows, found, which = self.pairs(queries, max_distance)
+        rows, found, which = self._raw_pairs(queries, max_distance)  # de-duplicated below
         if not len(rows):
             return _empty_hits()
         # Keep each id's closest query: sort by id, then distance; first of each id.
@@ -222,6 +222,17 @@ class HashIndex:
               ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """Every (stored id, distance, query row) within ``max_distance``, unordered: an id
         close to several queries appears once per query (what grouping needs)."""
+        ids, found, which = self._raw_pairs(queries, max_distance)
+        # A hash close enough is usually in several of the probed buckets: once each.
+        order = np.lexsort((which, ids))
+        ids, found, which = ids[order], found[order], which[order]
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = (ids[1:] != ids[:-1]) | (which[1:] != which[:-1])
+        return ids[first], found[first], which[first]
+
+    def _raw_pairs(self, queries: Any, max_distance: int
+                   ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """Every (id, distance, query) found, once per bucket that held it."""
         if not 0 <= max_distance <= 256:
             raise ValueError(f"max_distance must be within 0..256, got {max_distance}")
         query_table = as_hash_array(queries)
@@ -229,15 +240,9 @@ class HashIndex:
             return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
         parts = [self._search_built(query_table, max_distance),
                  self._search_tail(query_table, max_distance)]
-        ids = np.concatenate([p[0] for p in parts])
-        found = np.concatenate([p[1] for p in parts]).astype(np.int32)
-        which = np.concatenate([p[2] for p in parts]).astype(np.int32)
-        # A hash close enough is usually in several of the probed buckets: once each.
-        order = np.lexsort((which, ids))
-        ids, found, which = ids[order], found[order], which[order]
-        first = np.ones(len(ids), dtype=bool)
-        first[1:] = (ids[1:] != ids[:-1]) | (which[1:] != which[:-1])
-        return ids[first], found[first], which[first]
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]).astype(np.int32),
+                np.concatenate([p[2] for p in parts]).astype(np.int32))
 
     def _search_built(self, queries: Hashes, max_distance: int
                       ) -> tuple[Ids, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
