@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 from tests.conftest import shared_data
 
-from svidok.core.media.pdq import MAX_DISTANCE, pdq_dihedral, pdq_of
+from svidok.core.media.pdq import MAX_DISTANCE, pdq_dihedral, pdq_of, work_copy
 from svidok.core.media.robust import (
+    _inset_boxes,
     best_distance,
     extra_hashes,
     geometric_match,
@@ -231,3 +234,22 @@ class TestPictureInAScreenshot:
         assert picture_quality(scene(14)) >= 50
         assert pdq_of(caption(night_sky(2))).quality >= 50  # the caption's detail
         assert picture_quality(caption(night_sky(2))) < 50
+
+    def test_a_featureless_picture_in_an_app_is_unmatchable(self):
+        assert picture_quality(phone_screenshot(scene(14))) >= 50
+        assert pdq_of(phone_screenshot(night_sky(1))).quality >= 50  # the app's detail
+        assert picture_quality(phone_screenshot(night_sky(1))) < 50
+
+    def test_a_plain_box_in_a_drawing_does_not_make_it_unmatchable(self):
+        # Flat surroundings look like an interface, but a box of one colour is no picture.
+        rng = random.Random(2)
+        drawing = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+        draw = ImageDraw.Draw(drawing)
+        for _ in range(40):
+            x, y = rng.randrange(640), rng.randrange(480)
+            w, h = rng.randrange(20, 200), rng.randrange(20, 200)
+            colour = tuple(rng.randrange(256) for _ in range(3))
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x, y, x + w, y + h],
+                                                                      fill=colour)
+        assert _inset_boxes(work_copy(drawing))  # the box is found as a set-in rectangle
+        assert picture_quality(drawing) >= 50

@@ -89,6 +89,9 @@ INSET_AREA = (0.06, 0.85)  # share of the image a picture set inside it may cove
 INSET_SIDE = 0.2  # and of each side: narrower is a strip (a caption bar, a toolbar)
 MAX_INSETS = 3
 INSET_PAD = 4
+FRAME_TOLERANCE = 2  # grey levels a pixel may differ from its neighbours and still be flat
+FRAME_SHARE = 0.6  # share of the area around an inset that is flat, in an interface
+PANEL_STD = 2.0  # grey standard deviation below which an inset is a plain panel, not a picture
 
 FEATURE_SIZE = 480  # local features are found on copies scaled to this longest side
 ORB_FEATURES = 1500
@@ -206,11 +209,11 @@ def _central(image: Image.Image, keep: float) -> Image.Image:
     return image.crop((dx, dy, width - dx, height - dy))
 
 
-def _insets(image: Image.Image) -> list[Image.Image]:
-    """Pictures set inside the image: the largest rectangles with sharp straight edges
-    (a photo in an app's screenshot, a picture on a web page), at most
-    :data:`MAX_INSETS`, largest first. Edges are found with Canny; a rectangle must
-    cover :data:`INSET_AREA` of the image and fill its outline."""
+def _inset_boxes(image: Image.Image) -> list[tuple[int, int, int, int]]:
+    """Rectangles ``(x, y, width, height)`` of pictures set inside the image: the largest
+    with sharp straight edges (a photo in an app's screenshot, a picture on a web page),
+    at most :data:`MAX_INSETS`, largest first. Edges are found with Canny; a rectangle
+    must cover :data:`INSET_AREA` of the image and fill its outline."""
     grey = np.asarray(image.convert("L"))
     height, width = grey.shape
     # Padded with the frame's usual grey, so a picture as wide as the screen (a phone
@@ -235,7 +238,39 @@ def _insets(image: Image.Image) -> list[Image.Image]:
             continue  # the same rectangle again (the inner and outer side of its edge)
         boxes.append((x, y, w, h))
     boxes.sort(key=lambda box: -box[2] * box[3])
-    return [image.crop((x + 2, y + 2, x + w - 2, y + h - 2)) for x, y, w, h in boxes[:MAX_INSETS]]
+    return boxes[:MAX_INSETS]
+
+
+def _crop_inset(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    x, y, w, h = box
+    return image.crop((x + 2, y + 2, x + w - 2, y + h - 2))
+
+
+def _insets(image: Image.Image) -> list[Image.Image]:
+    """The pictures of :func:`_inset_boxes`, cropped just inside their edges."""
+    return [_crop_inset(image, box) for box in _inset_boxes(image)]
+
+
+def _screen_frame(image: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """Whether what lies around ``box`` is an interface (flat panels, bars, text and
+    icons) rather than more of a scene (a wall around a sign, a street around a door):
+    at least :data:`FRAME_SHARE` of it flat, each pixel within :data:`FRAME_TOLERANCE`
+    grey levels of its neighbours (camera noise and texture are never that flat)."""
+    grey = np.asarray(image.convert("L"))
+    x, y, w, h = box
+    outside = np.ones(grey.shape, dtype=bool)
+    outside[y:y + h, x:x + w] = False
+    if outside.sum() < 0.1 * grey.size:
+        return False
+    kernel = np.ones((3, 3), np.uint8)
+    spread = cv2.dilate(grey, kernel).astype(np.int16) - cv2.erode(grey, kernel)
+    return float((spread[outside] <= FRAME_TOLERANCE).mean()) >= FRAME_SHARE
+
+
+def _is_panel(inset: Image.Image) -> bool:
+    """A rectangle of one colour (a box in a drawing, a blank screen) is no picture: it
+    must not make the image around it unmatchable."""
+    return float(np.asarray(inset.convert("L"), dtype=np.float32).std()) < PANEL_STD
 
 
 def _window(image: Image.Image, x: tuple[float, float], y: tuple[float, float]) -> Image.Image:
@@ -259,12 +294,13 @@ def picture_quality(image: Image.Image) -> int:
     A featureless picture (a night sky, a plain wall) inside a caption or a
     screenshot gets a matchable hash from its frame alone, and two such frames
     look alike whatever they hold: below 50 here, the image must match nothing.
-    An image without a frame (nothing to trim) is its own picture: its quality is
-    its hash's. A bordered one is measured on the central :data:`PICTURE_CENTRE` of
-    the border-trimmed image (captions, app bars and sidebars sit at the edges, the
-    picture in the middle). (The picture set inside a screenshot, :func:`_insets`,
-    would say more, but photos with a large flat sign or door look the same to it:
-    it is used to find matches, not to refuse them.)
+    A picture set in an interface (:func:`_inset_boxes` whose surroundings are
+    :func:`_screen_frame`, not a one-colour :func:`_is_panel`) is measured on its
+    own: the poorest of nested ones. Otherwise a bordered image is measured on the
+    central :data:`PICTURE_CENTRE` of the border-trimmed image (captions, app bars
+    and sidebars sit at the edges, the picture in the middle), and an image without
+    a frame is its own picture: its quality is its hash's. A photo of a plain sign
+    or door inside a textured scene is not an interface, so it stays matchable.
     """
     return ingest_hashes(image).picture_quality
 
@@ -299,6 +335,13 @@ def ingest_hashes(image: Image.Image, *, own_quality: int | None = None) -> Inge
     extra: list[tuple[str, PdqHash]] = []
     if bordered:
         extra.append(("trimmed", pdq_of(trimmed)))
+    screens = [box for box in _inset_boxes(work)
+               if _screen_frame(work, box) and not _is_panel(_crop_inset(work, box))]
+    if screens:
+        # A picture in an interface: of nested ones (a card around a photo) the poorest
+        # decides, so the card's caption lends the photo no detail it lacks.
+        picture = min(pdq_of(_crop_inset(work, box)).quality for box in screens)
+    elif bordered:
         picture = pdq_of(_central(trimmed, PICTURE_CENTRE)).quality
     else:
         picture = own_quality if own_quality is not None else pdq_of(work).quality
