@@ -7,6 +7,7 @@ from ninja.openapi.docs import Swagger
 
 from svidok.api.auth import TokenAuth
 from svidok.api.errors import install_error_handlers
+from svidok.api.geo import router as geo_router
 from svidok.apps.custody.api import router as custody_router
 from svidok.apps.evidence.api import router as evidence_router
 from svidok.apps.text.api import router as text_router
@@ -26,6 +27,7 @@ install_error_handlers(api)
 api.add_router("/", evidence_router)
 api.add_router("/", custody_router)
 api.add_router("/", text_router)
+api.add_router("/", geo_router)
 
 # The schema and its documentation page hold no data: anyone may read them.
 PUBLIC_URL_NAMES = {"openapi-json", "openapi-view", "api-root"}

@@ -1,0 +1,1 @@
+"""Geography of Ukraine, offline: oblasts, raions, hromadas, settlements; names in any spelling."""
