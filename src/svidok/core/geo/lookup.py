@@ -9,6 +9,7 @@ the neighbour: the result says so (``hromada_method``).
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
 import math
@@ -232,7 +233,7 @@ class Gazetteer:
             for key in prefixes:
                 if len(key) < MIN_PREFIX:
                     continue
-                start = _bisect(self._sorted_keys, key)
+                start = bisect.bisect_left(self._sorted_keys, key)
                 for candidate in self._sorted_keys[start:start + 200]:
                     if not candidate.startswith(key):
                         break
@@ -263,12 +264,6 @@ def _without_unit_words(name: str) -> str:
     return " ".join(w for w in fold(name).split() if w not in _UNIT_WORDS)
 
 
-def _bisect(keys: list[str], key: str) -> int:
-    import bisect
-
-    return bisect.bisect_left(keys, key)
-
-
 def _kind_named(words: list[str]) -> str | None:
     if any(w in ("oblast", "область", "obl") for w in words):
         return "oblast"
@@ -280,11 +275,9 @@ def _kind_named(words: list[str]) -> str | None:
 
 
 def _adjectives(name: str) -> list[str]:
-    """Administrative units are named by adjectives (Харківська область, Бучанська
-    громада, Бучанський район): the forms of a place name to try for them."""
-    stems = [name]
-    return [f"{s}{ending}" for s in stems for ending in ("ська", "ський", "ska", "skyi", "ska",
-                                                         "ская", "ский")]
+    """Administrative units are named by adjectives (Харківська область, Ізюмська
+    громада): the forms of a place name to try for them."""
+    return [name + ending for ending in ("ська", "ський", "ska", "skyi", "ская", "ский")]
 
 
 @functools.lru_cache(maxsize=4)
