@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "svidok.apps.accounts",
     "svidok.apps.custody",
     "svidok.apps.text",
+    "svidok.apps.incidents",
     "svidok.web",
 ]
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from svidok import __version__
-from svidok.cli import evidence, geo, instance, items, log, media, text, users
+from svidok.cli import evidence, geo, incidents, instance, items, log, media, text, users
 from svidok.cli.base import run_guarded
 
 
@@ -29,7 +29,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
     ctx.obj = {"home": home}
 
 
-for module in (instance, evidence, items, log, users, media, text, geo):
+for module in (instance, evidence, items, log, users, media, text, geo, incidents):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -1,0 +1,1 @@
+"""Incidents: verified accounts of what happened, their sources, evidence and imports."""

@@ -1,0 +1,233 @@
+"""Incidents: what happened, where and when, what was hit, who was harmed, and the
+sources and evidence that say so.
+
+Vocabularies (weapons, object types, precisions, statuses, reliability grades…)
+live in :mod:`svidok.core.incidents.vocab`; columns hold their codes. An incident
+imported from a public dataset keeps its upstream id and a fingerprint of the
+upstream record, so a newer version of the dataset updates it in place.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from svidok.apps.evidence.models import Collection, Item
+from svidok.core.incidents.vocab import (
+    Connection,
+    EventType,
+    Fact,
+    LocationPrecision,
+    Reliability,
+    SourceKind,
+    Status,
+    SubType,
+    TimePrecision,
+)
+
+
+def choices(vocabulary: type) -> list[tuple[str, str]]:
+    return [(member.value, member.label) for member in vocabulary]
+
+
+class Source(models.Model):
+    """Where information comes from: a web address, a person, an organisation or a
+    document, graded for reliability and for its connection to the information
+    (HURIDOCS). A person's name is protected: sealed with the instance's field key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="sources")
+    kind = models.CharField(max_length=20, choices=choices(SourceKind))
+    url = models.TextField(blank=True)
+    url_key = models.TextField(blank=True, db_index=True)  # normalised, for deduplication
+    title = models.TextField(blank=True)  # never a protected person's name
+    description = models.TextField(blank=True)
+    reliability = models.CharField(max_length=20, blank=True, choices=choices(Reliability))
+    connection = models.CharField(max_length=20, blank=True, choices=choices(Connection))
+    hidden = models.BooleanField(default=False)  # withheld upstream (e.g. for privacy)
+    person_sealed = models.TextField(blank=True, default="")
+    dataset = models.CharField(max_length=60, blank=True)
+    upstream_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url or self.title or f"{self.kind} source"
+
+
+class Incident(models.Model):
+    """One incident, as the team records it (and, for imports, as upstream published it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="incidents")
+    title = models.TextField()
+    description = models.TextField(blank=True)
+    language = models.CharField(max_length=8, default="en")  # of title and description
+    # Other languages: {"uk": {"title": "...", "description": "..."}}
+    translations = models.JSONField(default=dict, blank=True)
+
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)  # exclusive end of the window
+    time_precision = models.CharField(max_length=10, choices=choices(TimePrecision),
+                                      default=TimePrecision.DAY.value)
+
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    location_precision = models.CharField(max_length=12, blank=True,
+                                          choices=choices(LocationPrecision))
+    location_text = models.TextField(blank=True)
+    oblast = models.CharField(max_length=4, blank=True)  # P-codes from the gazetteer
+    raion = models.CharField(max_length=6, blank=True)
+    hromada = models.CharField(max_length=9, blank=True)
+    settlement = models.CharField(max_length=40, blank=True)
+
+    event_type = models.CharField(max_length=40, blank=True, choices=choices(EventType))
+    sub_type = models.CharField(max_length=40, blank=True, choices=choices(SubType))
+    weapons = models.JSONField(default=list, blank=True)  # Weapon codes
+    objects_hit = models.JSONField(default=list, blank=True)  # ObjectType codes
+    # {"killed": {"children": {"best": 2, "low": 2, "high": 3}, "adults": …}, "injured": …}
+    harm = models.JSONField(default=dict, blank=True)
+    children_harmed = models.BooleanField(default=False)  # kept from harm, for the facet
+    killed = models.IntegerField(default=0)  # best figures, all ages, for sorting
+    injured = models.IntegerField(default=0)
+
+    status = models.CharField(max_length=20, choices=choices(Status),
+                              default=Status.REPORTED.value)
+    perpetrator = models.TextField(blank=True)
+
+    dataset = models.CharField(max_length=60, blank=True)  # "" when entered by hand
+    upstream_id = models.CharField(max_length=200, blank=True)
+    upstream = models.JSONField(default=dict, blank=True)  # the record as last imported
+    fingerprint = models.CharField(max_length=64, blank=True)
+    gone_upstream = models.BooleanField(default=False)  # missing from the latest import
+    attributes = models.JSONField(default=dict, blank=True)  # upstream fields kept verbatim
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="merged")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "dataset", "upstream_id"],
+                                    condition=~Q(dataset=""), name="incident_upstream_once"),
+        ]
+        indexes = [
+            models.Index(fields=["collection", "start", "id"], name="incident_collection_start"),
+            models.Index(fields=["start", "id"], name="incident_start"),
+            models.Index(fields=["oblast", "start"], name="incident_oblast"),
+            models.Index(fields=["status", "start"], name="incident_status"),
+        ]
+        ordering = ["-start", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IncidentTag(models.Model):
+    """One weapon or object type of an incident, as a row: facets count these."""
+
+    WEAPON = "weapon"
+    OBJECT = "object"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="tags")
+    vocabulary = models.CharField(max_length=10)
+    code = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "vocabulary", "code"], name="tag_once"),
+        ]
+        indexes = [models.Index(fields=["vocabulary", "code", "incident"], name="tag_facet")]
+
+
+class IncidentSource(models.Model):
+    """A source cited by an incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="citations")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "source"], name="citation_once"),
+        ]
+
+
+class IncidentLink(models.Model):
+    """An evidence item linked to an incident, with the fact it supports."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="incident_links")
+    fact = models.CharField(max_length=20, choices=choices(Fact))
+    note = models.TextField(blank=True)
+    actor = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "item", "fact"], name="link_once"),
+        ]
+
+
+class IncidentRelation(models.Model):
+    """Two incidents that belong together: one strike reported twice, a follow-up
+    ("double-tap") strike, or otherwise related."""
+
+    SAME_STRIKE = "same_strike"
+    DOUBLE_TAP = "double_tap"
+    RELATED = "related"
+    KINDS = [(SAME_STRIKE, "Same strike"), (DOUBLE_TAP, "Follow-up (double-tap) strike"),
+             (RELATED, "Related")]
+
+    source = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="relations")
+    target = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=KINDS)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind"], name="relation_once"),
+        ]
+
+
+class ImportRun(models.Model):
+    """One import of a dataset file into a collection, with what it did."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    dataset = models.CharField(max_length=60)
+    file_name = models.TextField()
+    file_sha256 = models.CharField(max_length=64)
+    actor = models.CharField(max_length=300)
+    counts = models.JSONField(default=dict)
+    rejected = models.JSONField(default=list)  # [{"row", "upstream_id", "reason"}]
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class IncidentChange(models.Model):
+    """What changed in an incident, when, by whom: by an import or by hand."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    GONE_UPSTREAM = "gone_upstream"
+    BACK_UPSTREAM = "back_upstream"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="changes")
+    run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="changes")
+    kind = models.CharField(max_length=20)
+    changes = models.JSONField(default=dict)  # {"field": [old, new]}
+    actor = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
