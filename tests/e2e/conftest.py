@@ -111,9 +111,11 @@ class Ui:
             self.http_errors.append(f"{kind} {response.status} {response.url}")
 
     def record_failed_request(self, request: Request) -> None:
-        # The browser's own low-priority fetches (the favicon, of type "other") are
-        # aborted when the test navigates on first; a missing one still shows as a 404.
-        if request.resource_type == "other" and request.failure == "net::ERR_ABORTED":
+        # Requests still under way when the test navigates on are aborted by the browser:
+        # its own low-priority fetches (the favicon, of type "other") and a page's htmx
+        # fragments (an item's near-duplicates, type "xhr"). An abort is no error; a
+        # fragment that fails on the server still shows as its 4xx/5xx response.
+        if request.resource_type in ("other", "xhr") and request.failure == "net::ERR_ABORTED":
             return
         if request.resource_type != "document":  # e.g. a download or a navigation away
             self.http_errors.append(f"{request.resource_type} failed ({request.failure}) "

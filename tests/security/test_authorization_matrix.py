@@ -7,6 +7,8 @@ themselves, so a new endpoint without a declared rule fails here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,6 +22,7 @@ from svidok.apps.accounts.services import membership_grant
 from svidok.apps.accounts.tokens import api_token_create
 from svidok.apps.evidence.models import Acquisition, Collection, DerivedFile, Item
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
+from svidok.apps.incidents.services import incident_create
 from svidok.web.access import INSTANCE_ADMIN, PUBLIC, SIGNED_IN, OnCollection
 from tests.conftest import login_verified, make_jpeg
 
@@ -64,7 +67,10 @@ def world(svidok_home, tmp_path):
     for who in WHO[1:]:
         tokens[who] = api_token_create(username=who, name="matrix", actor="test")[1]
     item = Item.objects.get(collection__name="A")
+    incident = incident_create(collection=Collection.objects.get(name="A"),
+                               fields={"title": "Shelling"}, actor="tester")
     return {
+        "incident_id": incident.id,
         "item_id": item.id,
         "derived_id": DerivedFile.objects.get(item=item, kind="thumbnail").id,
         "acquisition_id": Acquisition.objects.get(item=item).id,
@@ -157,9 +163,24 @@ SAMPLE_QUERIES = {
 }
 
 
+def sample_body(method, path, world):
+    """A valid JSON body for operations that take one (in collection A)."""
+    bodies = {
+        ("POST", "/api/v1/incidents"): {"collection": world["collection"], "title": "Strike"},
+        ("PATCH", "/api/v1/incidents/{incident_id}"): {"title": "Strike on a school"},
+        ("POST", "/api/v1/incidents/{incident_id}/assessments"): {
+            "kind": "content", "verdict": "confirmed", "confidence": "low"},
+        ("POST", "/api/v1/incidents/{incident_id}/links"): {
+            "item": str(world["item_id"]), "fact": "damage"},
+        ("POST", "/api/v1/incidents/{incident_id}/sources"): {
+            "kind": "url", "url": "https://example.org/report"},
+    }
+    return bodies.get((method, path))
+
+
 def api_call(client, method, path, world, token, tmp_path):
     url = path.replace("{", "").replace("}", "")
-    for key in ("item_id", "acquisition_id", "field"):
+    for key in ("item_id", "acquisition_id", "incident_id", "field"):
         url = url.replace(key, str(world[key]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     if method == "GET":
@@ -169,6 +190,10 @@ def api_call(client, method, path, world, token, tmp_path):
         upload = SimpleUploadedFile("up.jpg", photo.read_bytes(), content_type="image/jpeg")
         return client.post(url, {"collection": world["collection"], "files": [upload]},
                            **headers)
+    body = sample_body(method, path, world)
+    if body is not None:
+        return client.generic(method, url, json.dumps(body), content_type="application/json",
+                              **headers)
     return client.post(url, **headers)
 
 

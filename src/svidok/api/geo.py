@@ -11,6 +11,7 @@ from pydantic import Field
 from svidok.api.access import SIGNED_IN, rule
 from svidok.api.errors import ErrorOut
 from svidok.core.geo.lookup import gazetteer
+from svidok.core.geo.regions import REGIONS
 
 router = Router(tags=["geography"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
@@ -42,7 +43,8 @@ class PlaceSearchQuery(Schema):
                    description="a name in Ukrainian, Russian or Latin letters; words such as "
                                "oblast, район or громада choose the kind")
     kind: str | None = Field(None, pattern=KIND_PATTERN)
-    oblast: str | None = Field(None, pattern="^UA[0-9]{2}$", description="P-code, e.g. UA63")
+    oblast: str | None = Field(None, pattern=f"^({'|'.join(r.pcode for r in REGIONS)})$",
+                               description="P-code, e.g. UA63")
     limit: int = Field(10, ge=1, le=500)
 
 

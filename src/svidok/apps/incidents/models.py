@@ -16,6 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from svidok.apps.evidence.models import Collection, Item
+from svidok.core.incidents.verification import (
+    AssessmentKind,
+    ChronolocationMethod,
+    Confidence,
+    Verdict,
+)
 from svidok.core.incidents.vocab import (
     Connection,
     EventType,
@@ -230,4 +236,45 @@ class IncidentChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Assessment(models.Model):
+    """One verification step by one verifier, on an incident or on an evidence item.
+
+    Append-only: a verifier who changes their mind adds a new assessment; the
+    rules (:mod:`svidok.core.incidents.verification`) count each verifier's latest
+    of each kind.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="assessments")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="assessments")
+    kind = models.CharField(max_length=20, choices=choices(AssessmentKind))
+    verdict = models.CharField(max_length=20, choices=choices(Verdict))
+    confidence = models.CharField(max_length=10, choices=choices(Confidence))
+    notes = models.TextField(blank=True)  # method notes: how it was done, what was seen
+    # Geolocation: the point found, and the items or imagery it was matched against.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    reference_items = models.JSONField(default=list, blank=True)  # item ids (text)
+    # Chronolocation: the window the evidence allows, and how it was found.
+    time_from = models.DateTimeField(null=True, blank=True)
+    time_to = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=20, blank=True, choices=choices(ChronolocationMethod))
+    verifier = models.CharField(max_length=150)  # the user's name: four eyes are counted by it
+    actor = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False, item__isnull=True)
+                | Q(incident__isnull=True, item__isnull=False),
+                name="assessment_of_one_thing"),
+        ]
+        indexes = [models.Index(fields=["incident", "created_at"], name="assessment_incident")]
         ordering = ["created_at", "id"]
