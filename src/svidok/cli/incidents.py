@@ -123,4 +123,75 @@ def geojson(ctx: click.Context, path: Path, mapping_path: Path, collection: str,
          as_json)
 
 
-COMMANDS = [import_]
+@import_.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@actor_option
+@click.pass_context
+def alerts(ctx: click.Context, path: Path, as_json: bool, actor: str | None) -> None:
+    """The public air-raid alert dataset: official_data_en.csv or volunteer_data_en.csv
+    (told apart by their columns). Replaces that source's alerts; incidents then show
+    whether an alert was active in their oblast, raion or hromada at the time."""
+    setup_django(ctx)
+    from svidok.apps.incidents.alerts import alerts_import
+
+    summary = alerts_import(path=path, actor=actor or default_actor())
+    if as_json:
+        emit_json(summary.to_json())
+        return
+    click.echo(f"{summary.source} alerts: {summary.periods} periods imported "
+               f"({summary.replaced} replaced), {len(summary.errors)} rows rejected")
+    for error in summary.errors[:MAX_ERRORS_SHOWN]:
+        click.echo(f"  row {error['row']}: {error['reason']}", err=True)
+    for name, count in sorted(summary.unresolved.items()):
+        click.echo(f"  unit not found: {name!r} ({count} rows)", err=True)
+
+
+@click.group()
+def incidents() -> None:
+    """Incidents: duplicate candidates across and within datasets."""
+
+
+@incidents.command()
+@click.option("--collection", required=True, help="Collection whose incidents are compared.")
+@click.option("--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Leave out pairs scoring lower.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1),
+              help="How many pending pairs to print (text output).")
+@json_option
+@click.pass_context
+def duplicates(ctx: click.Context, collection: str, min_score: float, limit: int,
+               as_json: bool) -> None:
+    """Find candidate "same incident" pairs by time window, distance, shared source URLs
+    (normalised), weapon and text; store them for review (web UI: Duplicates) and list
+    the pending ones, best first. Pairs already decided keep their decision."""
+    setup_django(ctx)
+    from svidok.apps.evidence.models import Collection
+    from svidok.apps.incidents.deduplication import duplicates_find
+    from svidok.apps.incidents.models import DuplicateCandidate
+    from svidok.core.errors import NotFound
+
+    target = Collection.objects.filter(name=collection).first()
+    if target is None:
+        raise NotFound(f"no collection named {collection!r}")
+    summary = duplicates_find(collection=target, min_score=min_score)
+    pending = (DuplicateCandidate.objects.filter(collection=target, score__gte=min_score,
+                                                 status=DuplicateCandidate.PENDING)
+               .select_related("first", "second").order_by("-score", "id"))
+    if as_json:
+        emit_json({**summary.to_json(), "pairs": [
+            {"first": str(c.first_id), "second": str(c.second_id),
+             "first_upstream": f"{c.first.dataset}:{c.first.upstream_id}",
+             "second_upstream": f"{c.second.dataset}:{c.second.upstream_id}",
+             "score": c.score, "reasons": c.reasons} for c in pending.iterator()]})
+        return
+    click.echo(f"{summary.incidents} incidents compared: {summary.candidates} candidate "
+               f"pairs ({summary.new} new, {summary.decided} already decided)")
+    for candidate in pending[:limit]:
+        first, second = candidate.first, candidate.second
+        click.echo(f"{candidate.score:.2f}  {first.dataset}:{first.upstream_id or first.id} "
+                   f"~ {second.dataset}:{second.upstream_id or second.id}")
+        click.echo(f"      {'; '.join(candidate.reasons)}")
+
+
+COMMANDS = [import_, incidents]

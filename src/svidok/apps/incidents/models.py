@@ -278,3 +278,67 @@ class Assessment(models.Model):
         ]
         indexes = [models.Index(fields=["incident", "created_at"], name="assessment_incident")]
         ordering = ["created_at", "id"]
+
+
+class AirRaidAlert(models.Model):
+    """One air-raid alert period from the public dataset (official or volunteer), or one
+    of the two permanent alerts its README describes. Reference data, shared by all
+    collections; replaced per source by each import of a newer snapshot."""
+
+    source = models.CharField(max_length=12)  # official, volunteer, readme
+    level = models.CharField(max_length=10)  # oblast, raion, hromada
+    oblast = models.CharField(max_length=4)
+    raion = models.CharField(max_length=6, blank=True)
+    hromada = models.CharField(max_length=9, blank=True)
+    name = models.TextField()  # the unit as the dataset names it
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)  # None: running or permanent
+    naive_end = models.BooleanField(default=False)
+    permanent = models.BooleanField(default=False)
+    row = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["oblast", "started_at"], name="alert_oblast")]
+
+
+class DuplicateCandidate(models.Model):
+    """Two incidents of one collection that may be the same, with why; a reviewer
+    confirms (they are merged) or rejects."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+    first = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    features = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, default=PENDING)
+    decided_by = models.CharField(max_length=300, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="candidate_once"),
+        ]
+        indexes = [models.Index(fields=["collection", "status", "score"],
+                                name="candidate_queue")]
+
+
+class IncidentMerge(models.Model):
+    """One incident merged into another: the merged one is hidden from lists and points to
+    the kept one, which cites every source of both. Undoing restores both as they were."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kept = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="merges_kept")
+    merged = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="merges")
+    candidate = models.ForeignKey(DuplicateCandidate, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    added_citations = models.JSONField(default=list)  # IncidentSource ids added to ``kept``
+    actor = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_by = models.CharField(max_length=300, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from svidok.apps.incidents.alerts import incident_alerts
 from svidok.apps.incidents.models import Assessment, Incident, IncidentChange
 from svidok.core.geo.regions import region_by_code
 
@@ -73,4 +74,5 @@ def incident_detail_json(incident: Incident) -> dict[str, Any]:
                      for link in incident.links.select_related("item").order_by("created_at")],
         "assessments": [assessment_json(a) for a in incident.assessments.all()],
         "changes": [change_json(c) for c in incident.changes.all()],
+        "air_raid_alerts": incident_alerts(incident).to_json(),
     }
