@@ -7,6 +7,8 @@
 - ``SVIDOK_ALLOWED_HOSTS``: comma-separated, default ``127.0.0.1,localhost``.
 - ``SVIDOK_TLS``: ``1`` when served over HTTPS (secure cookies, HSTS).
 - ``SVIDOK_UPLOAD_MAX_BYTES``: the largest upload accepted (default 20 GB).
+- ``SVIDOK_MAP_TILES``: a tile URL template for maps when online (default: none, offline).
+- ``SVIDOK_PUBLIC_DECIMALS``: decimal places of coordinates in public exports (default 2).
 - ``SVIDOK_PERCEPTUAL_HASHES``: ``0`` ingests without near-duplicate hashes (they are
   on by default; off, new items are not found as near-duplicates).
 """
@@ -186,6 +188,11 @@ FILE_UPLOAD_HANDLERS = ["svidok.web.uploads.LimitedTemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(SVIDOK_PATHS.work / "uploads")
 SVIDOK_PERCEPTUAL_HASHES = _flag("SVIDOK_PERCEPTUAL_HASHES", default=True)
 SVIDOK_UPLOAD_MAX_BYTES = int(os.environ.get("SVIDOK_UPLOAD_MAX_BYTES", str(20 * 10**9)))
+# Map tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty (the default)
+# keeps maps offline on the shipped oblast polygons.
+SVIDOK_MAP_TILES = os.environ.get("SVIDOK_MAP_TILES", "")
+# Decimal places kept in public exports' coordinates (2 ≈ 1 km, 1 ≈ 10 km).
+SVIDOK_PUBLIC_DECIMALS = min(5, max(0, int(os.environ.get("SVIDOK_PUBLIC_DECIMALS", "2"))))
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 # The folder exists once `svidok init` ran (and the handler makes it if not);
 # Django's start-up check would otherwise refuse to run `init` itself.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
@@ -19,13 +20,26 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(tiles: str) -> str:
+    """The policy; map tiles, when configured (``SVIDOK_MAP_TILES``), may come from their
+    own origin as images, and from nowhere else."""
+    if not tiles:
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(tiles.replace("{", "").replace("}", ""))
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.policy = content_security_policy(settings.SVIDOK_MAP_TILES)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Content-Security-Policy", self.policy)
         return response
 
 

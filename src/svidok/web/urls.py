@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from svidok.apps.incidents import views as incident_views
 from svidok.web import account_views, audit_views, views
 from svidok.web.access import public
 
@@ -30,6 +31,25 @@ urlpatterns = [
     path("items/<uuid:item_id>/acquisitions/<uuid:acquisition_id>/reveal/<str:field>",
          views.reveal_field, name="reveal"),
     path("items/<uuid:item_id>/trail", audit_views.item_trail, name="item-trail"),
+    path("incidents/", incident_views.incident_list, name="incidents"),
+    path("incidents/map/", incident_views.incident_map, name="incident-map"),
+    path("incidents/map/points", incident_views.incident_points, name="incident-points"),
+    path("incidents/map/oblasts", incident_views.oblast_polygons, name="oblast-polygons"),
+    path("incidents/timeline/", incident_views.incident_timeline, name="incident-timeline"),
+    path("incidents/export.csv", incident_views.incident_export, {"fmt": "csv"},
+         name="incident-export-csv"),
+    path("incidents/export.geojson", incident_views.incident_export, {"fmt": "geojson"},
+         name="incident-export-geojson"),
+    path("incidents/duplicates/", incident_views.duplicates, name="duplicates"),
+    path("incidents/duplicates/decide", incident_views.duplicate_decide,
+         name="duplicate-decide"),
+    path("incidents/duplicates/undo", incident_views.merge_undo, name="merge-undo"),
+    path("incidents/<uuid:incident_id>/", incident_views.incident_detail, name="incident"),
+    path("incidents/<uuid:incident_id>/assess", incident_views.incident_assess,
+         name="incident-assess"),
+    path("incidents/<uuid:incident_id>/link", incident_views.incident_link,
+         name="incident-link"),
+    path("verification/", incident_views.verification, name="verification"),
     path("audit/users/", audit_views.user_list, name="audit-users"),
     path("audit/users/<str:username>", audit_views.user_trail, name="user-trail"),
 ]

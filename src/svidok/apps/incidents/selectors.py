@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
@@ -68,8 +69,13 @@ class IncidentFilters:
         return self
 
 
+# Incidents in Ukraine are dated by the local calendar: a strike at 01:00 on 8 July in
+# Kyiv is on 8 July, though it is still 7 July in UTC. Filters and months follow it.
+LOCAL = ZoneInfo("Europe/Kyiv")
+
+
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+    return datetime.combine(day, time(), tzinfo=LOCAL)
 
 
 def incidents_visible(*, user: Any) -> QuerySet[Incident]:
@@ -116,17 +122,16 @@ class Facet:
     values: list[tuple[str, str, int]] = field(default_factory=list)  # code, label, count
 
 
-def incident_facets(*, incidents: QuerySet[Incident]) -> list[Facet]:
+def incident_facets(*, incidents: QuerySet[Incident], language: str = "en") -> list[Facet]:
     """Counts of the filtered incidents by oblast, period (month), weapon, object type,
     status and whether children were harmed."""
     plain = incidents.order_by()
     oblasts = Facet("oblast")
     for code, count in plain.exclude(oblast="").values_list("oblast").annotate(n=Count("id")):
-        region = region_by_code(code)
-        oblasts.values.append((code, region.name_en if region else code, count))
+        oblasts.values.append((code, region_name(code, language), count))
     oblasts.values.sort(key=lambda v: -v[2])
     months = Facet("month")
-    for month, count in (plain.exclude(start=None).annotate(month=TruncMonth("start", tzinfo=UTC))
+    for month, count in (plain.exclude(start=None).annotate(month=TruncMonth("start", tzinfo=LOCAL))
                          .values_list("month").annotate(n=Count("id")).order_by("month")):
         months.values.append((month.strftime("%Y-%m"), month.strftime("%Y-%m"), count))
     facets = [oblasts, months]
@@ -161,8 +166,16 @@ def incident_for(*, user: Any, incident_id: uuid.UUID, permission: Permission) -
     return incident
 
 
-def region_choices() -> list[tuple[str, str]]:
-    return sorted(((r.pcode, r.name_en) for r in REGIONS), key=lambda r: r[1])
+def region_name(code: str, language: str = "en") -> str:
+    region = region_by_code(code)
+    if region is None:
+        return code
+    return region.name_uk if language == "uk" else region.name_en
+
+
+def region_choices(language: str = "en") -> list[tuple[str, str]]:
+    return sorted(((r.pcode, region_name(r.pcode, language)) for r in REGIONS),
+                  key=lambda r: r[1])
 
 
 @dataclass(frozen=True)
