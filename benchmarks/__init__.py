@@ -11,4 +11,5 @@ from __future__ import annotations
 
 # In the order they run; verify_log reuses the log that log_append builds.
 NAMES = ("ingest_jpegs", "ingest_large", "log_append", "verify_log", "web_load", "hash_index",
-         "media_edits", "video_hashes", "incidents_import")
+         "media_edits", "video_hashes", "incidents_import", "incidents_duplicates",
+         "incident_list")

@@ -174,3 +174,23 @@ def test_list_filters_and_facets(team):
     assert ["hospital", "Hospital", 1] in facets["object_type"]
     for bad in ({"weapon": "slingshot"}, {"start_to": "0"}, {"start_to": "2024-02-31"}):
         assert viewer.get("/api/v1/incidents", bad).status_code == 422
+
+
+def test_translations_relations_and_item_assessments(team):
+    first = create(team, translations={"uk": {"title": "Удар по дитячій лікарні"}})["id"]
+    second = create(team, title="Second strike on the rescuers")["id"]
+    detail = team["viewer"].get(f"/api/v1/incidents/{first}").json()
+    assert detail["translations"]["uk"]["title"] == "Удар по дитячій лікарні"
+    related = post(team["investigator"], f"/api/v1/incidents/{second}/relations",
+                   {"incident": first, "kind": "double_tap", "note": "40 minutes later"})
+    assert related.status_code == 200
+    assert team["viewer"].get(f"/api/v1/incidents/{first}").json()["related"] == [
+        {"incident": second, "kind": "double_tap", "note": "40 minutes later"}]
+    itself = post(team["investigator"], f"/api/v1/incidents/{first}/relations",
+                  {"incident": first, "kind": "related"})
+    assert itself.status_code == 400
+    assessed = post(team["ana"], f"/api/v1/items/{team['item']}/assessments",
+                    {"kind": "technical", "verdict": "confirmed", "confidence": "high",
+                     "notes": "EXIF consistent; no signs of editing"})
+    assert assessed.status_code == 200 and assessed.json()["verifier"] == "ana"
+    assert CustodyEvent.objects.filter(action="item.assessed", item_id=team["item"]).exists()

@@ -81,6 +81,10 @@ UNDOCUMENTED_REFUSALS: dict[str, re.Pattern[str]] = {
         r"contains a NUL character|needs a web address"),
     "POST /api/v1/incidents/{incident_id}/links": re.compile(
         r"contains a NUL character|its own collection"),
+    "POST /api/v1/incidents/{incident_id}/relations": re.compile(
+        r"contains a NUL character|to itself|one collection"),
+    "POST /api/v1/items/{item_id}/assessments": re.compile(
+        r"contains a NUL character|before the start|belong to a|both latitude and longitude"),
 }
 # Schema-violating requests the server accepts: pydantic's lax mode reads an integer as a
 # Unix time where the schema says `format: date` / `date-time` (e.g. `?ingested_to=0`,

@@ -69,8 +69,11 @@ def world(svidok_home, tmp_path):
     item = Item.objects.get(collection__name="A")
     incident = incident_create(collection=Collection.objects.get(name="A"),
                                fields={"title": "Shelling"}, actor="tester")
+    other = incident_create(collection=Collection.objects.get(name="A"),
+                            fields={"title": "Second strike"}, actor="tester")
     return {
         "incident_id": incident.id,
+        "other_incident_id": other.id,
         "item_id": item.id,
         "derived_id": DerivedFile.objects.get(item=item, kind="thumbnail").id,
         "acquisition_id": Acquisition.objects.get(item=item).id,
@@ -174,6 +177,10 @@ def sample_body(method, path, world):
             "item": str(world["item_id"]), "fact": "damage"},
         ("POST", "/api/v1/incidents/{incident_id}/sources"): {
             "kind": "url", "url": "https://example.org/report"},
+        ("POST", "/api/v1/incidents/{incident_id}/relations"): {
+            "incident": str(world["other_incident_id"]), "kind": "double_tap"},
+        ("POST", "/api/v1/items/{item_id}/assessments"): {
+            "kind": "provenance", "verdict": "confirmed", "confidence": "medium"},
     }
     return bodies.get((method, path))
 

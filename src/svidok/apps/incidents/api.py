@@ -17,10 +17,14 @@ from svidok.api.types import IsoDate, IsoDateTime
 from svidok.apps.accounts.permissions import Permission, authorize
 from svidok.apps.evidence.models import Collection
 from svidok.apps.incidents import services
-from svidok.apps.incidents.presenting import incident_detail_json, incident_json
+from svidok.apps.incidents.presenting import (
+    assessment_json,
+    incident_detail_json,
+    incident_json,
+)
 from svidok.apps.incidents.selectors import (
     IncidentFilters,
-    incident_facets,
+    facets_and_total,
     incident_for,
     incidents_filtered,
     verification_queue,
@@ -52,6 +56,7 @@ router = Router(tags=["incidents"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
                           409: ErrorOut, 422: ErrorOut}
 MAX_ID = 2**63 - 1
+LANGUAGE_PATTERN = "^[a-z]{2,3}$"  # ISO 639 code: en, uk, ru, crh
 
 
 def codes(vocabulary: type, *, optional: bool = True) -> str:
@@ -98,6 +103,11 @@ class FacetOut(Schema):
     values: list[tuple[str, str, int]]
 
 
+class TranslationIn(BaseModel):
+    title: str = Field("", max_length=2000)
+    description: str = Field("", max_length=100_000)
+
+
 class FiguresIn(BaseModel):
     """Best estimate with its low and high bounds (low <= best <= high).
 
@@ -129,11 +139,17 @@ def harm_of(harm: HarmIn | None) -> dict[str, Any]:
             for outcome, ages in harm.model_dump(exclude_none=True).items()}
 
 
+def translations_of(translations: dict[str, TranslationIn] | None) -> dict[str, Any]:
+    return {language: text.model_dump() for language, text in (translations or {}).items()}
+
+
 class IncidentIn(Schema):
     collection: int = Field(..., ge=1, le=MAX_ID)
     title: str = Field(..., min_length=1, max_length=2000)
     description: str = Field("", max_length=100_000)
-    language: str = Field("en", max_length=8)
+    language: str = Field("en", pattern=LANGUAGE_PATTERN)
+    translations: dict[Annotated[str, Field(pattern=LANGUAGE_PATTERN)], TranslationIn] = Field(
+        default_factory=dict, description='other languages: {"uk": {"title", "description"}}')
     start: IsoDateTime | None = None
     end: IsoDateTime | None = None
     time_precision: str = Field("day", pattern=codes(TimePrecision))
@@ -152,6 +168,8 @@ class IncidentIn(Schema):
 class IncidentPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=2000)
     description: str | None = Field(None, max_length=100_000)
+    translations: dict[Annotated[str, Field(pattern=LANGUAGE_PATTERN)],
+                       TranslationIn] | None = None
     start: IsoDateTime | None = None
     end: IsoDateTime | None = None
     time_precision: str | None = Field(None, pattern=codes(TimePrecision, optional=False))
@@ -199,6 +217,12 @@ class SourceIn(Schema):
     note: str = Field("", max_length=5000)
 
 
+class RelationIn(Schema):
+    incident: uuid.UUID = Field(..., description="the other incident, same collection")
+    kind: str = Field(..., pattern="^(same_strike|double_tap|related)$")
+    note: str = Field("", max_length=5000)
+
+
 class QueueOut(Schema):
     incident: dict[str, Any]
     waiting_for: str
@@ -209,9 +233,11 @@ class QueueOut(Schema):
 @rule(SIGNED_IN)
 def incident_list(request: HttpRequest, query: Query[IncidentQuery]) -> dict[str, Any]:
     """Incidents of your collections, newest first, filtered as the query says."""
-    incidents = incidents_filtered(user=request.auth, filters=query.filters())
+    filters = query.filters()
+    incidents = incidents_filtered(user=request.auth, filters=filters)
+    _facets, total = facets_and_total(user=request.auth, filters=filters)
     page = incidents.order_by("-start", "id")[query.offset:query.offset + query.limit]
-    return {"total": incidents.count(), "incidents": [incident_json(i) for i in page]}
+    return {"total": total, "incidents": [incident_json(i) for i in page]}
 
 
 @router.get("/incidents/facets", response={200: list[FacetOut], **ERRORS})
@@ -220,8 +246,8 @@ def incident_facet_counts(request: HttpRequest,
                           query: Query[IncidentQuery]) -> list[dict[str, Any]]:
     """Counts of the filtered incidents by oblast, month, weapon, object type, status and
     children harmed."""
-    incidents = incidents_filtered(user=request.auth, filters=query.filters())
-    return [{"name": f.name, "values": f.values} for f in incident_facets(incidents=incidents)]
+    facets, _total = facets_and_total(user=request.auth, filters=query.filters())
+    return [{"name": f.name, "values": f.values} for f in facets]
 
 
 @router.post("/incidents", response={200: dict[str, Any], **ERRORS})
@@ -232,7 +258,8 @@ def incident_create(request: HttpRequest, body: IncidentIn) -> dict[str, Any]:
     if collection is None:
         raise NotFound("not found")
     authorize(user=request.auth, permission=Permission.INGEST, collection=collection)
-    fields = {**body.dict(exclude={"collection", "harm"}), "harm": harm_of(body.harm)}
+    fields = {**body.dict(exclude={"collection", "harm", "translations"}),
+              "harm": harm_of(body.harm), "translations": translations_of(body.translations)}
     incident = services.incident_create(collection=collection, fields=fields,
                                         actor=actor_of(request))
     return incident_json(incident)
@@ -254,9 +281,11 @@ def incident_edit(request: HttpRequest, incident_id: uuid.UUID,
     """Change fields of an incident; returns what changed (old and new values)."""
     incident = incident_for(user=request.auth, incident_id=incident_id,
                             permission=Permission.INGEST)
-    fields = body.dict(exclude_unset=True, exclude={"harm"})
+    fields = body.dict(exclude_unset=True, exclude={"harm", "translations"})
     if "harm" in body.model_fields_set:
         fields["harm"] = harm_of(body.harm)
+    if "translations" in body.model_fields_set:
+        fields["translations"] = translations_of(body.translations)
     return {"changed": services.incident_update(incident=incident, fields=fields,
                                                 actor=actor_of(request))}
 
@@ -298,6 +327,36 @@ def incident_cite(request: HttpRequest, incident_id: uuid.UUID,
                             permission=Permission.INGEST)
     source = services.source_cite(incident=incident, actor=actor_of(request), **body.dict())
     return {"source": str(source.id), "kind": source.kind, "url": source.url}
+
+
+@router.post("/incidents/{incident_id}/relations", response={200: dict[str, Any], **ERRORS})
+@rule(Permission.INGEST)
+def incident_relation(request: HttpRequest, incident_id: uuid.UUID,
+                      body: RelationIn) -> dict[str, Any]:
+    """Relate another incident of the same collection: same strike, follow-up
+    ("double-tap") strike, or related."""
+    incident = incident_for(user=request.auth, incident_id=incident_id,
+                            permission=Permission.INGEST)
+    other = incident_for(user=request.auth, incident_id=body.incident,
+                         permission=Permission.VIEW_ITEMS)
+    relation = services.incident_relate(incident=incident, other=other, kind=body.kind,
+                                        note=body.note, actor=actor_of(request))
+    return {"incident": str(relation.target_id), "kind": relation.kind, "note": relation.note}
+
+
+@router.post("/items/{item_id}/assessments", response={200: dict[str, Any], **ERRORS})
+@rule(Permission.ASSESS)
+def item_assessment(request: HttpRequest, item_id: uuid.UUID,
+                    body: AssessmentIn) -> dict[str, Any]:
+    """Record your assessment of an evidence item (provenance, technical — metadata and
+    signs of manipulation —, content, geolocation, chronolocation)."""
+    item = item_for(user=request.auth, item_id=item_id, permission=Permission.ASSESS)
+    data = services.AssessmentInput(**{**body.dict(),
+                                       "reference_items": tuple(body.reference_items)})
+    assessment = services.item_assess(item=item, data=data,
+                                      verifier=request.auth.get_username(),  # type: ignore[union-attr]
+                                      actor=actor_of(request))
+    return assessment_json(assessment)
 
 
 @router.get("/verification/queue", response={200: list[QueueOut], **ERRORS})

@@ -126,7 +126,8 @@ def incidents_merge(*, kept: Incident, merged: Incident, actor: str,
                  for c in IncidentSource.objects.filter(incident=merged)
                  if c.source_id not in cited]
         merged.merged_into = kept
-        merged.save(update_fields=["merged_into"])
+        merged.updated_at = timezone.now()
+        merged.save(update_fields=["merged_into", "updated_at"])
         merge = IncidentMerge.objects.create(kept=kept, merged=merged, candidate=candidate,
                                              added_citations=[c.id for c in added], actor=actor)
         IncidentChange.objects.create(incident=merged, kind="merged", actor=actor,
@@ -151,7 +152,8 @@ def merge_undo(*, merge: IncidentMerge, actor: str) -> None:
         if merge.undone_at is not None:
             raise InvalidInput("this merge was already undone")
         IncidentSource.objects.filter(id__in=merge.added_citations).delete()
-        Incident.objects.filter(pk=merge.merged_id).update(merged_into=None)
+        Incident.objects.filter(pk=merge.merged_id).update(merged_into=None,
+                                                           updated_at=timezone.now())
         merge.undone_by, merge.undone_at = actor, timezone.now()
         merge.save(update_fields=["undone_by", "undone_at"])
         IncidentChange.objects.create(incident_id=merge.merged_id, kind="unmerged", actor=actor,

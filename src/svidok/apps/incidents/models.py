@@ -128,6 +128,8 @@ class Incident(models.Model):
             models.Index(fields=["start", "id"], name="incident_start"),
             models.Index(fields=["oblast", "start"], name="incident_oblast"),
             models.Index(fields=["status", "start"], name="incident_status"),
+            # The latest change is the version of the in-memory facet columns.
+            models.Index(fields=["updated_at"], name="incident_updated"),
         ]
         ordering = ["-start", "id"]
 

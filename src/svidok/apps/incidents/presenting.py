@@ -6,7 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from svidok.apps.incidents.alerts import incident_alerts
-from svidok.apps.incidents.models import Assessment, Incident, IncidentChange
+from svidok.apps.incidents.models import (
+    Assessment,
+    Incident,
+    IncidentChange,
+    IncidentRelation,
+)
 from svidok.core.geo.regions import region_by_code
 
 
@@ -73,6 +78,10 @@ def incident_detail_json(incident: Incident) -> dict[str, Any]:
                       "fact": link.fact, "note": link.note}
                      for link in incident.links.select_related("item").order_by("created_at")],
         "assessments": [assessment_json(a) for a in incident.assessments.all()],
+        "related": [{"incident": str(r.target_id), "kind": r.kind, "note": r.note}
+                    for r in incident.relations.all()]
+                   + [{"incident": str(r.source_id), "kind": r.kind, "note": r.note}
+                      for r in IncidentRelation.objects.filter(target=incident)],
         "changes": [change_json(c) for c in incident.changes.all()],
         "air_raid_alerts": incident_alerts(incident).to_json(),
     }

@@ -156,6 +156,41 @@ def incident_facets(*, incidents: QuerySet[Incident], language: str = "en") -> l
     return [*facets, statuses, children]
 
 
+def facets_and_total(*, user: Any, filters: IncidentFilters,
+                     language: str = "en") -> tuple[list[Facet], int]:
+    """The facets and the number of incidents the filters select: from the in-memory
+    columns (:mod:`svidok.apps.incidents.facet_index`), or in SQL when the filters
+    include search words."""
+    from svidok.apps.incidents import facet_index
+
+    filters = filters.checked()
+    if filters.text.strip():
+        incidents = incidents_filtered(user=user, filters=filters)
+        return incident_facets(incidents=incidents, language=language), incidents.count()
+    data = facet_index.columns()
+    keep = facet_index.mask(data, filters, visible_collection_ids(user=user))
+    counted = facet_index.counts(data, keep)
+    oblasts = Facet("oblast", sorted(((code, region_name(code, language), n)
+                                      for code, n in counted["oblast"].items()),
+                                     key=lambda v: -v[2]))
+    months = Facet("month", [(f"{m // 100}-{m % 100:02d}", f"{m // 100}-{m % 100:02d}", n)
+                             for m, n in sorted(counted["month"].items())])
+    facets = [oblasts, months]
+    for name, vocabulary in (("weapon", Weapon), ("object_type", ObjectType)):
+        labels = {m.value: m.label for m in vocabulary}
+        facets.append(Facet(name, sorted(((code, labels[code], n)
+                                          for code, n in counted[name].items()),
+                                         key=lambda v: -v[2])))
+    status_labels = {m.value: m.label for m in Status}
+    facets.append(Facet("status", [(s.value, status_labels[s.value], counted["status"][s.value])
+                                   for s in Status if s.value in counted["status"]]))
+    facets.append(Facet("children", [(key, label, counted["children"][flag]) for key, label, flag
+                                     in (("yes", "Children harmed", True),
+                                         ("no", "No children reported", False))
+                                     if counted["children"][flag]]))
+    return facets, int(keep.sum())
+
+
 def incident_for(*, user: Any, incident_id: uuid.UUID, permission: Permission) -> Incident:
     """The incident, once ``permission`` is granted on its collection (NotFound for a
     missing incident and for one outside the user's collections alike)."""

@@ -23,6 +23,7 @@ from svidok.apps.incidents.models import (
     Incident,
     IncidentChange,
     IncidentLink,
+    IncidentRelation,
     IncidentSource,
     IncidentTag,
     Source,
@@ -55,6 +56,7 @@ INCIDENT_UPDATED = "incident.updated"
 INCIDENT_ASSESSED = "incident.assessed"
 INCIDENT_LINKED = "incident.linked"
 SOURCE_CITED = "incident.source_cited"
+INCIDENT_RELATED = "incident.related"
 
 AGES = ("children", "adults", "unknown")
 OUTCOMES = ("killed", "injured")
@@ -378,3 +380,24 @@ def item_assess(*, item: Item, data: AssessmentInput, verifier: str,
             "verdict": fields["verdict"], "confidence": fields["confidence"],
             "verifier": verifier}, item_id=item.id, item_sha256=item.sha256)], actor=actor)
     return assessment
+
+
+def incident_relate(*, incident: Incident, other: Incident, kind: str, actor: str,
+                    note: str = "") -> IncidentRelation:
+    """Record that two incidents of one collection belong together: the same strike,
+    a follow-up ("double-tap") strike, or otherwise related."""
+    _texts(note=note)
+    kinds = {code for code, _ in IncidentRelation.KINDS}
+    if kind not in kinds:
+        raise InvalidInput(f"unknown relation: expected one of {', '.join(sorted(kinds))}, "
+                           f"found {kind!r}")
+    if incident.pk == other.pk:
+        raise InvalidInput("an incident cannot be related to itself")
+    if incident.collection_id != other.collection_id:
+        raise InvalidInput("only incidents of one collection can be related")
+    with transaction.atomic():
+        relation, created = IncidentRelation.objects.get_or_create(
+            source=incident, target=other, kind=kind, defaults={"note": note})
+        if created:
+            _log(INCIDENT_RELATED, incident, actor, {"other": str(other.id), "kind": kind})
+    return relation
