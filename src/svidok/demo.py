@@ -10,6 +10,7 @@ import random
 import secrets
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from pypdf import PdfWriter
 
 from svidok.apps.accounts.models import Role
 from svidok.apps.accounts.services import membership_grant
-from svidok.apps.evidence.models import Item
+from svidok.apps.evidence.models import Collection, Item
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
 
 DEMO_COLLECTION = "Demo: synthetic strike documentation"
@@ -133,12 +134,55 @@ def demo_user() -> tuple[str, str]:
     return DEMO_USER, password
 
 
+# Synthetic incidents (invented places within real settlements, invented events) so the
+# incident pages, map and facets have something to show. Never real casualties.
+DEMO_INCIDENTS = [
+    {"title": "Demo: missile strike on a hospital block (synthetic)", "start":
+     datetime(2024, 7, 8, 7, 45, tzinfo=UTC), "time_precision": "exact",
+     "latitude": 50.4501, "longitude": 30.5234, "location_precision": "near",
+     "location_text": "Kyiv (synthetic demo)", "event_type": "explosions_remote_violence",
+     "sub_type": "shelling_artillery_missile_attack", "weapons": ["cruise_missile"],
+     "objects_hit": ["hospital"], "harm": {"injured": {"children": {"best": 3, "low": 2,
+                                                                     "high": 4}}}},
+    {"title": "Demo: shelling of a school yard (synthetic)", "start":
+     datetime(2024, 7, 9, 21, 0, tzinfo=UTC), "time_precision": "day",
+     "latitude": 49.9935, "longitude": 36.2304, "location_precision": "settlement",
+     "location_text": "Kharkiv (synthetic demo)", "weapons": ["he_rocket_artillery"],
+     "objects_hit": ["school"]},
+    {"title": "Demo: drone strike on an energy substation (synthetic)", "start":
+     datetime(2024, 7, 11, 1, 30, tzinfo=UTC), "time_precision": "hour",
+     "latitude": 46.6354, "longitude": 32.6169, "location_precision": "settlement",
+     "location_text": "Kherson (synthetic demo)", "weapons": ["loitering_munition"],
+     "objects_hit": ["energy"]},
+]
+
+
+def demo_incidents() -> int:
+    """Create the demo incidents once (by title); link the first demo photos to the first."""
+    from svidok.apps.incidents.models import Incident
+    from svidok.apps.incidents.services import incident_create, incident_link_item
+
+    collection = Collection.objects.get(name=DEMO_COLLECTION)
+    for fields in DEMO_INCIDENTS:
+        if Incident.objects.filter(collection=collection, title=fields["title"]).exists():
+            continue
+        incident = incident_create(collection=collection, fields=fields, actor="svidok-demo")
+        if fields is DEMO_INCIDENTS[0]:
+            for name, fact in (("photo 1.jpg", "damage"), ("photo 2.jpg", "location")):
+                item = Item.objects.filter(collection=collection, original_name=name).first()
+                if item is not None:
+                    incident_link_item(incident=incident, item=item, fact=fact,
+                                       actor="svidok-demo")
+    return Incident.objects.filter(collection=collection).count()
+
+
 def demo_populate() -> dict[str, Any]:
     folder = demo_files(settings.SVIDOK_PATHS.home / "demo-files")
     facts = AcquisitionFacts(actor="svidok-demo", collected_by="Svidok demo generator",
                              note="synthetic demo material",
                              source_person="Synthetic Source (demo), +380 00 000 0000")
     evidence_ingest(paths=[folder], collection_name=DEMO_COLLECTION, facts=facts)
+    incidents = demo_incidents()
     username, password = demo_user()
     # Investigator, not admin: administrators must set up a second factor first,
     # which a first look at the demo should not require.
@@ -147,6 +191,7 @@ def demo_populate() -> dict[str, Any]:
     return {
         "collection": DEMO_COLLECTION,
         "items": Item.objects.filter(collection__name=DEMO_COLLECTION).count(),
+        "incidents": incidents,
         "username": username,
         "password": password,
     }

@@ -12,6 +12,7 @@ def test_demo_is_idempotent_and_shows_near_duplicates_and_text(instance):  # noq
     first = json.loads(svidok(instance, "demo", "--json").stdout)
     again = json.loads(svidok(instance, "demo", "--json").stdout)
     assert first["items"] == again["items"] >= 9
+    assert first["incidents"] == again["incidents"] == 3  # synthetic, created once
     groups = [json.loads(line) for line in
               svidok(instance, "media", "clusters", "--json").stdout.splitlines()]
     assert [sorted(i["name"] for i in g["items"]) for g in groups] == [

@@ -75,7 +75,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f"demo collection '{result['collection']}': {result['items']} items")
+    click.echo(f"demo collection '{result['collection']}': {result['items']} items, "
+               f"{result['incidents']} incidents")
     click.echo(f"login: {result['username']} / {result['password']}")
 
 
