@@ -16,7 +16,7 @@ from svidok.apps.accounts.services import membership_grant
 from svidok.apps.evidence.models import Item
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
 from svidok.apps.incidents.deduplication import duplicates_find
-from svidok.apps.incidents.models import DuplicateCandidate, Incident
+from svidok.apps.incidents.models import DuplicateCandidate, Incident, Source
 from tests.apps.incidents.test_importing import event, land
 from tests.conftest import login_verified, make_jpeg
 
@@ -59,8 +59,10 @@ def test_list_with_facets_and_filters(world):
 
 def test_detail_escapes_upstream_text(world):
     incident = Incident.objects.get(upstream_id="CIV0002")
+    Source.objects.filter(citations__incident=incident).update(url="javascript:alert(1)")
     html = world["ivan"].get(reverse("incident", args=[incident.id])).content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
     assert 'id="incident-map"' in html and "leaflet.js" in html
 
 

@@ -93,6 +93,14 @@ def test_refused_records_are_reported_and_the_rest_lands(svidok_home, tmp_path):
     assert ImportRun.objects.get().rejected[0]["row"] == 2
 
 
+def test_a_record_refused_on_reimport_is_not_gone_upstream(svidok_home, tmp_path):
+    land(tmp_path, [event("CIV0001"), event("CIV0002")])
+    again = land(tmp_path, [event("CIV0001"), event("CIV0002", date="99/99/2024")],
+                 name="v2.json")
+    assert (again.flagged, again.rejected) == (0, 1)
+    assert not Incident.objects.filter(gone_upstream=True).exists()
+
+
 def test_strict_lands_nothing_when_a_record_is_refused(svidok_home, tmp_path):
     summary = land(tmp_path, [event("CIV0001"), event("CIV0002", lat="95")], strict=True)
     assert not summary.landed and summary.rejected == 1

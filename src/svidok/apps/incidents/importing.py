@@ -129,7 +129,8 @@ def _apply(parsed: ParsedDataset, collection: Collection, run: ImportRun,
     now = timezone.now()
     new: list[tuple[Incident, ImportedIncident]] = []
     change_rows: list[IncidentChange] = []
-    seen: set[str] = set()
+    # A record refused this time (a bad date, say) is still upstream: never "gone".
+    seen: set[str] = {e.upstream_id for e in parsed.errors if e.upstream_id}
     for imported in parsed.incidents:
         seen.add(imported.upstream_id)
         digest = fingerprint(imported)

@@ -65,6 +65,12 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.url or self.title or f"{self.kind} source"
 
+    @property
+    def link(self) -> str:
+        """The address if it is a web one (http or https), else empty: imported data must
+        not put a ``javascript:`` link on a page."""
+        return self.url if self.url.lower().startswith(("https://", "http://")) else ""
+
 
 class Incident(models.Model):
     """One incident, as the team records it (and, for imports, as upstream published it)."""
