@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.cli.test_cli_locker import instance, svidok  # noqa: F401 — fixture
 
 MAPPING = """
@@ -63,4 +65,23 @@ def test_unreadable_files_are_clear_errors(instance, tmp_path):  # noqa: F811
     result = svidok(instance, "import", "cir", str(bad), "--collection", "X", check=False)
     assert result.returncode == 2
     assert "error: events.csv: expected utf-8 text, found byte 0xff" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.sqlite_only
+def test_an_older_database_asks_for_svidok_init(instance, tmp_path):  # noqa: F811
+    import sqlite3
+    from pathlib import Path
+
+    from tests.conftest import make_jpeg
+
+    if instance.get("SVIDOK_DATABASE_URL"):
+        pytest.skip("SQLite only")
+    svidok(instance, "ingest", str(make_jpeg(tmp_path / "a.jpg")), "--collection", "Team")
+    database = Path(instance["SVIDOK_HOME"]) / "svidok.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TABLE incidents_duplicatecandidate")
+    svidok(instance, "import", "csv", "--help")  # the command itself is fine
+    result = svidok(instance, "incidents", "duplicates", "--collection", "Team", check=False)
+    assert result.returncode == 2 and "run `svidok init` to upgrade it" in result.stderr
     assert "Traceback" not in result.stderr

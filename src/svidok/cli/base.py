@@ -64,7 +64,23 @@ def run_guarded(command: click.Group) -> int:
         return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:
+        if _missing_table(exc):
+            # An instance made by an older Svidok: its database lacks newer tables.
+            click.echo("error: the instance's database is older than this version of Svidok "
+                       f"({exc}); run `svidok init` to upgrade it (it changes nothing else)",
+                       err=True)
+            return 2
+        raise
     return returned if isinstance(returned, int) else 0
+
+
+def _missing_table(exc: Exception) -> bool:
+    from django.db.utils import OperationalError, ProgrammingError
+
+    text = str(exc)
+    return isinstance(exc, OperationalError | ProgrammingError) and (
+        "no such table" in text or ("relation" in text and "does not exist" in text))
 
 
 def is_terminal() -> bool:
