@@ -13,6 +13,7 @@ from svidok.apps.accounts.services import membership_grant
 from svidok.apps.accounts.tokens import api_token_create
 from svidok.apps.custody.models import CustodyEvent
 from svidok.apps.evidence.models import Collection, Item
+from svidok.apps.incidents.models import Source
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
 from tests.conftest import make_jpeg
 
@@ -194,3 +195,26 @@ def test_translations_relations_and_item_assessments(team):
                      "notes": "EXIF consistent; no signs of editing"})
     assert assessed.status_code == 200 and assessed.json()["verifier"] == "ana"
     assert CustodyEvent.objects.filter(action="item.assessed", item_id=team["item"]).exists()
+
+
+def test_a_witness_identity_is_sealed_masked_and_revealed_with_a_log(team):
+    incident = create(team)["id"]
+    identity = "Synthetic Witness, +380 00 000 0000"
+    cited = post(team["investigator"], f"/api/v1/incidents/{incident}/sources",
+                 {"kind": "person", "connection": "witness", "reliability": "likely_reliable",
+                  "title": "witness, neighbour", "person": identity})
+    assert cited.status_code == 200
+    source = Source.objects.get(id=cited.json()["source"])
+    assert identity not in source.person_sealed and source.person_sealed.startswith("v1:")
+    assert identity not in json.dumps([e.body for e in CustodyEvent.objects.all()])
+    shown = team["viewer"].get(f"/api/v1/incidents/{incident}").json()["sources"][0]
+    assert shown["person"] == {"present": True, "value": None, "can_reveal": False}
+    assert identity not in json.dumps(shown)
+    refused = team["viewer"].post(f"/api/v1/sources/{source.id}/reveal")
+    assert refused.status_code == 403
+    revealed = team["investigator"].post(f"/api/v1/sources/{source.id}/reveal")
+    assert revealed.status_code == 200 and revealed.json()["person"] == identity
+    assert CustodyEvent.objects.filter(action="source.person_revealed").count() == 1
+    wrong = post(team["investigator"], f"/api/v1/incidents/{incident}/sources",
+                 {"kind": "url", "url": "https://example.org/", "person": "Someone"})
+    assert wrong.status_code == 400

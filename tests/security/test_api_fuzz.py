@@ -78,7 +78,7 @@ UNDOCUMENTED_REFUSALS: dict[str, re.Pattern[str]] = {
     "POST /api/v1/incidents/{incident_id}/assessments": re.compile(
         r"contains a NUL character|before the start|belong to a|both latitude and longitude"),
     "POST /api/v1/incidents/{incident_id}/sources": re.compile(
-        r"contains a NUL character|needs a web address"),
+        r"contains a NUL character|needs a web address|belongs to a person source"),
     "POST /api/v1/incidents/{incident_id}/links": re.compile(
         r"contains a NUL character|its own collection"),
     "POST /api/v1/incidents/{incident_id}/relations": re.compile(

@@ -22,7 +22,7 @@ from svidok.apps.accounts.services import membership_grant
 from svidok.apps.accounts.tokens import api_token_create
 from svidok.apps.evidence.models import Acquisition, Collection, DerivedFile, Item
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
-from svidok.apps.incidents.services import incident_create
+from svidok.apps.incidents.services import incident_create, source_cite
 from svidok.web.access import INSTANCE_ADMIN, PUBLIC, SIGNED_IN, OnCollection
 from tests.conftest import login_verified, make_jpeg
 
@@ -71,7 +71,10 @@ def world(svidok_home, tmp_path):
                                fields={"title": "Shelling"}, actor="tester")
     other = incident_create(collection=Collection.objects.get(name="A"),
                             fields={"title": "Second strike"}, actor="tester")
+    witness = source_cite(incident=incident, kind="person", connection="witness",
+                          person="Synthetic Witness, +380 00 000 0000", actor="tester")
     return {
+        "source_id": witness.id,
         "incident_id": incident.id,
         "other_incident_id": other.id,
         "item_id": item.id,
@@ -187,7 +190,7 @@ def sample_body(method, path, world):
 
 def api_call(client, method, path, world, token, tmp_path):
     url = path.replace("{", "").replace("}", "")
-    for key in ("item_id", "acquisition_id", "incident_id", "field"):
+    for key in ("item_id", "acquisition_id", "incident_id", "source_id", "field"):
         url = url.replace(key, str(world[key]))
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     if method == "GET":

@@ -130,3 +130,18 @@ def test_exports_full_public_and_only_where_allowed(world):
     # Investigators may not export: the file is empty of incidents.
     assert json.loads(world["ivan"].get(reverse("incident-export-geojson")).content)[
         "features"] == []
+
+
+def test_a_witness_identity_is_masked_and_revealed_with_a_log(world):
+    from svidok.apps.custody.models import CustodyEvent
+    from svidok.apps.incidents.services import source_cite
+
+    identity = "Synthetic Witness, +380 00 000 0000"
+    source = source_cite(incident=world["kyiv"], kind="person", connection="witness",
+                         person=identity, actor="t")
+    page = world["ana"].get(reverse("incident", args=[world["kyiv"].id])).content.decode()
+    assert identity not in page and "••••••" in page and "Reveal (logged)" not in page
+    assert world["ana"].post(reverse("source-reveal", args=[source.id])).status_code == 403
+    shown = world["ivan"].post(reverse("source-reveal", args=[source.id]))
+    assert shown.status_code == 200 and identity in shown.content.decode()
+    assert CustodyEvent.objects.filter(action="source.person_revealed").count() == 1

@@ -49,6 +49,8 @@ urlpatterns = [
          name="incident-assess"),
     path("incidents/<uuid:incident_id>/link", incident_views.incident_link,
          name="incident-link"),
+    path("incidents/sources/<uuid:source_id>/reveal", incident_views.source_reveal,
+         name="source-reveal"),
     path("verification/", incident_views.verification, name="verification"),
     path("audit/users/", audit_views.user_list, name="audit-users"),
     path("audit/users/<str:username>", audit_views.user_trail, name="user-trail"),

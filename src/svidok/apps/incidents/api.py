@@ -17,11 +17,13 @@ from svidok.api.types import IsoDate, IsoDateTime
 from svidok.apps.accounts.permissions import Permission, authorize
 from svidok.apps.evidence.models import Collection
 from svidok.apps.incidents import services
+from svidok.apps.incidents.models import Source
 from svidok.apps.incidents.presenting import (
     assessment_json,
     incident_detail_json,
     incident_json,
 )
+from svidok.apps.incidents.protected import person_reveal
 from svidok.apps.incidents.selectors import (
     IncidentFilters,
     facets_and_total,
@@ -215,6 +217,9 @@ class SourceIn(Schema):
     reliability: str = Field("", pattern=codes(Reliability))
     connection: str = Field("", pattern=codes(Connection))
     note: str = Field("", max_length=5000)
+    person: str = Field("", max_length=1000,
+                        description="a person source's name and contact: protected (sealed, "
+                                    "masked, every reveal logged); never put it in the title")
 
 
 class RelationIn(Schema):
@@ -271,7 +276,7 @@ def incident_detail(request: HttpRequest, incident_id: uuid.UUID) -> dict[str, A
     """One incident with its sources, evidence, assessments and change history."""
     incident = incident_for(user=request.auth, incident_id=incident_id,
                             permission=Permission.VIEW_ITEMS)
-    return incident_detail_json(incident)
+    return incident_detail_json(incident, user=request.auth)
 
 
 @router.patch("/incidents/{incident_id}", response={200: dict[str, Any], **ERRORS})
@@ -357,6 +362,17 @@ def item_assessment(request: HttpRequest, item_id: uuid.UUID,
                                       verifier=request.auth.get_username(),  # type: ignore[union-attr]
                                       actor=actor_of(request))
     return assessment_json(assessment)
+
+
+@router.post("/sources/{source_id}/reveal", response={200: dict[str, Any], **ERRORS})
+@rule(Permission.REVEAL_PROTECTED)
+def source_reveal(request: HttpRequest, source_id: uuid.UUID) -> dict[str, Any]:
+    """Reveal a person source's protected identity (recorded in the custody log first)."""
+    source = Source.objects.select_related("collection").filter(id=source_id).first()
+    if source is None:
+        raise NotFound("not found")
+    value = person_reveal(user=request.auth, source=source, actor=actor_of(request))
+    return {"source": str(source.id), "person": value}
 
 
 @router.get("/verification/queue", response={200: list[QueueOut], **ERRORS})

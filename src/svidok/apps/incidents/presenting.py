@@ -12,6 +12,7 @@ from svidok.apps.incidents.models import (
     IncidentChange,
     IncidentRelation,
 )
+from svidok.apps.incidents.protected import person_masked
 from svidok.core.geo.regions import region_by_code
 
 
@@ -64,16 +65,20 @@ def change_json(change: IncidentChange) -> dict[str, Any]:
             "at": _time(change.created_at)}
 
 
-def incident_detail_json(incident: Incident) -> dict[str, Any]:
-    """The incident with its sources, evidence links, assessments and change history."""
-    citations = incident.citations.select_related("source").order_by("source__created_at")
+def incident_detail_json(incident: Incident, *, user: Any = None) -> dict[str, Any]:
+    """The incident with its sources, evidence links, assessments and change history.
+    A person source's identity is masked (``person``: present, can_reveal for ``user``)."""
+    citations = incident.citations.select_related("source__collection").order_by(
+        "source__created_at")
     return {
         **incident_json(incident),
         "attributes": incident.attributes,
         "sources": [{"id": str(c.source.id), "kind": c.source.kind, "url": c.source.url,
                      "title": c.source.title, "description": c.source.description,
                      "reliability": c.source.reliability, "connection": c.source.connection,
-                     "hidden": c.source.hidden, "note": c.note} for c in citations],
+                     "hidden": c.source.hidden, "note": c.note,
+                     "person": person_masked(user=user, source=c.source)
+                     if c.source.person_sealed else None} for c in citations],
         "evidence": [{"item": str(link.item_id), "name": link.item.original_name,
                       "fact": link.fact, "note": link.note}
                      for link in incident.links.select_related("item").order_by("created_at")],

@@ -28,6 +28,7 @@ from svidok.apps.incidents.models import (
     IncidentTag,
     Source,
 )
+from svidok.apps.incidents.protected import MAX_PERSON, person_seal
 from svidok.core.errors import InvalidInput
 from svidok.core.geo.lookup import gazetteer
 from svidok.core.incidents.urls import normalise_url, url_key
@@ -245,14 +246,19 @@ def incident_update(*, incident: Incident, fields: dict[str, Any], actor: str) -
 
 def source_cite(*, incident: Incident, kind: str, actor: str, url: str = "", title: str = "",
                 description: str = "", reliability: str = "", connection: str = "",
-                note: str = "") -> Source:
+                note: str = "", person: str = "") -> Source:
     """Cite a source for an incident (a new source row in the incident's collection).
 
-    A person's name is never a title: sources that are persons are described by
-    their role (``connection``) here; their identity belongs in protected fields.
+    A person's name and contact go in ``person`` only (sources of kind person): it is
+    sealed (:mod:`svidok.apps.incidents.protected`), never stored or logged in clear.
+    Titles and descriptions are for the public role ("witness, neighbour").
     """
-    _texts(url=url, title=title, description=description, note=note)
+    _texts(url=url, title=title, description=description, note=note, person=person)
     kind = _code(SourceKind, kind, "source kind")
+    if person and kind != SourceKind.PERSON:
+        raise InvalidInput(f"a protected identity belongs to a person source, not to a {kind}")
+    if len(person) > MAX_PERSON:
+        raise InvalidInput(f"the identity is longer than {MAX_PERSON} characters")
     if reliability:
         reliability = _code(Reliability, reliability, "reliability")
     if connection:
@@ -260,13 +266,16 @@ def source_cite(*, incident: Incident, kind: str, actor: str, url: str = "", tit
     if kind == SourceKind.URL and not normalise_url(url):
         raise InvalidInput(f"a web source needs a web address; found {url!r}")
     with transaction.atomic():
-        source = Source.objects.create(
+        source = Source(
             collection=incident.collection, kind=kind, url=url.strip(),
             url_key=url_key(url) or "" if url else "", title=title.strip(),
             description=description, reliability=reliability, connection=connection)
+        person_seal(source, person.strip())
+        source.save()
         IncidentSource.objects.create(incident=incident, source=source, note=note)
         _log(SOURCE_CITED, incident, actor, {"source": str(source.id), "kind": kind,
-                                             "reliability": reliability})
+                                             "reliability": reliability,
+                                             "protected_identity": bool(person)})
     return source
 
 

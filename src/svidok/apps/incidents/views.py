@@ -35,8 +35,9 @@ from svidok.apps.accounts.permissions import (
 from svidok.apps.evidence.models import Item
 from svidok.apps.incidents import deduplication, exports, services
 from svidok.apps.incidents.alerts import incident_alerts
-from svidok.apps.incidents.models import DuplicateCandidate, Incident, IncidentMerge
+from svidok.apps.incidents.models import DuplicateCandidate, Incident, IncidentMerge, Source
 from svidok.apps.incidents.presenting import incident_json
+from svidok.apps.incidents.protected import person_reveal
 from svidok.apps.incidents.selectors import (
     LOCAL,
     IncidentFilters,
@@ -180,6 +181,8 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "can_assess": can(user=request.user, permission=Permission.ASSESS,
                           collection=collection),
         "can_edit": can(user=request.user, permission=Permission.INGEST, collection=collection),
+        "can_reveal": can(user=request.user, permission=Permission.REVEAL_PROTECTED,
+                          collection=collection),
         "items": Item.objects.filter(collection=collection).order_by("-created_at")[:200],
         "kinds": _choices(AssessmentKind), "verdicts": _choices(Verdict),
         "confidences": _choices(Confidence), "methods": _choices(ChronolocationMethod),
@@ -263,6 +266,32 @@ def incident_link(request: HttpRequest, incident: Incident) -> HttpResponse:
         return _form_error(request, incident, exc.message)
     messages.success(request, _("Evidence linked."))
     return redirect("incident", incident_id=incident.id)
+
+
+def source_reveal_view() -> View:
+    """A person source's identity, to a role allowed to see it; the reveal is logged first."""
+
+    @post_only
+    def reveal(request: HttpRequest, source_id: uuid.UUID) -> HttpResponse:
+        source = Source.objects.select_related("collection").filter(id=source_id).first()
+        if source is None:
+            raise Http404("not found")
+        try:
+            value = person_reveal(user=request.user, source=source,
+                                  actor=f"web:{request.user.get_username()}")
+        except NotFound as exc:
+            raise Http404("not found") from exc
+        except Forbidden as exc:
+            return HttpResponseForbidden(exc.message)
+        return render(request, "svidok/revealed.html", {"value": value})
+
+    wrapped = login_required(reveal)
+    wrapped.svidok_rule = Permission.REVEAL_PROTECTED  # type: ignore[attr-defined]
+    wrapped.svidok_methods = ("POST",)  # type: ignore[attr-defined]
+    return wrapped
+
+
+source_reveal = source_reveal_view()
 
 
 @signed_in
