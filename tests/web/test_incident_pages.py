@@ -145,3 +145,26 @@ def test_a_witness_identity_is_masked_and_revealed_with_a_log(world):
     shown = world["ivan"].post(reverse("source-reveal", args=[source.id]))
     assert shown.status_code == 200 and identity in shown.content.decode()
     assert CustodyEvent.objects.filter(action="source.person_revealed").count() == 1
+
+
+def test_enter_an_incident_and_cite_a_source_through_the_forms(world):
+    collection = world["kyiv"].collection
+    form = world["ivan"].get(reverse("incident-new")).content.decode()
+    assert "Record incident" in form
+    created = world["ivan"].post(reverse("incident-new"), {
+        "collection": collection.id, "title": "Strike on a bakery", "start": "2024-07-10T06:15",
+        "time_precision": "exact", "latitude": "49.99", "longitude": "36.23",
+        "weapons": ["cruise_missile"], "objects": ["commercial"]})
+    assert created.status_code == 302
+    incident = Incident.objects.get(title="Strike on a bakery")
+    assert incident.oblast == "UA63" and incident.weapons == ["cruise_missile"]
+    bad = world["ivan"].post(reverse("incident-new"), {"collection": collection.id,
+                                                       "title": "x", "latitude": "north"})
+    assert bad.status_code == 400 and "expected a number" in bad.content.decode()
+    assert world["ana"].post(reverse("incident-new"), {
+        "collection": collection.id, "title": "x"}).status_code == 400  # verifiers may not
+    cite = reverse("incident-cite", args=[incident.id])
+    assert world["ivan"].post(cite, {"kind": "url", "url": "https://t.me/s/news/5",
+                                     "reliability": "unsure"}).status_code == 302
+    assert Source.objects.filter(citations__incident=incident, url_key__contains="t.me").exists()
+    assert world["ivan"].post(cite, {"kind": "url", "url": "nope"}).status_code == 200

@@ -56,7 +56,16 @@ from svidok.core.incidents.verification import (
     Confidence,
     Verdict,
 )
-from svidok.core.incidents.vocab import Fact, ObjectType, Status, Weapon
+from svidok.core.incidents.vocab import (
+    Connection,
+    Fact,
+    ObjectType,
+    Reliability,
+    SourceKind,
+    Status,
+    TimePrecision,
+    Weapon,
+)
 from svidok.web.access import post_only, signed_in
 
 PAGE_SIZE = 50
@@ -186,7 +195,8 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "items": Item.objects.filter(collection=collection).order_by("-created_at")[:200],
         "kinds": _choices(AssessmentKind), "verdicts": _choices(Verdict),
         "confidences": _choices(Confidence), "methods": _choices(ChronolocationMethod),
-        "facts": _choices(Fact),
+        "facts": _choices(Fact), "source_kinds": _choices(SourceKind),
+        "reliabilities": _choices(Reliability), "connections": _choices(Connection),
     }
 
 
@@ -243,6 +253,57 @@ def incident_assess(request: HttpRequest, incident: Incident) -> HttpResponse:
         return _form_error(request, incident, exc.message)
     messages.success(request, _("Assessment recorded. Status: %(status)s.") % {
         "status": Status(status).label})
+    return redirect("incident", incident_id=incident.id)
+
+
+@incident_view(Permission.INGEST)
+@post_only
+def incident_cite(request: HttpRequest, incident: Incident) -> HttpResponse:
+    """Cite a source: a web address, a person (by role; identity protected), an
+    organisation or a document."""
+    post = request.POST
+    try:
+        services.source_cite(
+            incident=incident, kind=post.get("kind", ""), url=post.get("url", "")[:4000],
+            title=post.get("title", "")[:2000], description=post.get("description", "")[:20_000],
+            reliability=post.get("reliability", ""), connection=post.get("connection", ""),
+            person=post.get("person", "")[:1000], actor=f"web:{request.user.get_username()}")
+    except InvalidInput as exc:
+        return _form_error(request, incident, exc.message)
+    messages.success(request, _("Source cited."))
+    return redirect("incident", incident_id=incident.id)
+
+
+@signed_in
+def incident_new(request: HttpRequest) -> HttpResponse:
+    """Enter an incident by hand into a collection where the user may add material."""
+    targets = [c for c in visible_collections(user=request.user)
+               if can(user=request.user, permission=Permission.INGEST, collection=c)]
+    context: dict[str, Any] = {"targets": targets, "weapons": _choices(Weapon),
+                               "objects": _choices(ObjectType),
+                               "precisions": _choices(TimePrecision), "values": request.POST}
+    if request.method != "POST":
+        return render(request, "svidok/incidents/new.html", context)
+    post = request.POST
+    collection = next((c for c in targets if str(c.id) == post.get("collection")), None)
+    try:
+        if collection is None:
+            raise InvalidInput(_("Choose a collection you may add to."))
+        fields: dict[str, Any] = {
+            "title": post.get("title", "")[:2000], "description": post.get("description", ""),
+            "time_precision": post.get("time_precision", "day"),
+            "start": _utc_moment(post.get("start", ""), "start"),
+            "latitude": _number(post.get("latitude", ""), "latitude"),
+            "longitude": _number(post.get("longitude", ""), "longitude"),
+            "location_text": post.get("location_text", "")[:2000],
+            "weapons": post.getlist("weapons"), "objects_hit": post.getlist("objects"),
+        }
+        incident = services.incident_create(collection=collection, fields=fields,
+                                            actor=f"web:{request.user.get_username()}")
+    except InvalidInput as exc:
+        context["error"] = exc.message
+        return render(request, "svidok/incidents/new.html", context, status=400)
+    messages.success(request, _("Incident recorded."))
     return redirect("incident", incident_id=incident.id)
 
 
