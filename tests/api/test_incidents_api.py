@@ -13,8 +13,8 @@ from svidok.apps.accounts.services import membership_grant
 from svidok.apps.accounts.tokens import api_token_create
 from svidok.apps.custody.models import CustodyEvent
 from svidok.apps.evidence.models import Collection, Item
-from svidok.apps.incidents.models import Source
 from svidok.apps.evidence.services import AcquisitionFacts, evidence_ingest
+from svidok.apps.incidents.models import Source
 from tests.conftest import make_jpeg
 
 pytestmark = pytest.mark.django_db

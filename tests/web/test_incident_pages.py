@@ -53,6 +53,13 @@ def test_list_with_facets_and_filters(world):
     assert "3 incidents" in html and "Kharkiv Oblast" in html and "Cruise missile" in html
     kharkiv = world["ivan"].get(reverse("incidents"), {"oblast": "UA63"}).content.decode()
     assert "1 incident" in kharkiv
+    assert "month=2024-09" in html  # the month facet links to the whole month
+    # 1 September in Kyiv is still 31 August in UTC: the month is Kyiv's.
+    september = world["ivan"].get(reverse("incidents"), {"month": "2024-09"}).content.decode()
+    assert "1 incident" in september and "Shelling" not in september.split("<table")[0]
+    august = world["ivan"].get(reverse("incidents"), {"month": "2024-08"}).content.decode()
+    assert "0 incidents" in august
+    assert world["ivan"].get(reverse("incidents"), {"oblast": "UA-63"}).status_code == 400
     bad = world["ivan"].get(reverse("incidents"), {"from": "yesterday"})
     assert bad.status_code == 400 and "expected a date" in bad.content.decode()
 

@@ -52,7 +52,8 @@ class IncidentFilters:
     gone_upstream: bool | None = None
 
     def checked(self) -> IncidentFilters:
-        if self.oblast and region_by_code(self.oblast) is None:
+        region = region_by_code(self.oblast) if self.oblast else None
+        if self.oblast and (region is None or region.pcode != self.oblast):
             raise InvalidInput(f"unknown oblast: expected a P-code such as UA63, found "
                                f"{self.oblast!r}")
         for value, vocabulary, what in ((self.weapon, Weapon, "weapon"),

@@ -3,6 +3,7 @@ the verification queue, the duplicate review and the exports."""
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -108,10 +109,16 @@ def filters_of(request: HttpRequest) -> IncidentFilters:
     get = request.GET
     collection = get.get("collection", "")
     children = {"yes": True, "no": False}.get(get.get("children", ""))
+    start_from, start_to = _day(get.get("from", ""), "from"), _day(get.get("to", ""), "to")
+    if get.get("month"):  # a month facet: its first to its last day
+        first = _day(get["month"][:7] + "-01", "month")
+        if first is not None:
+            start_from = first
+            start_to = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     return IncidentFilters(
         collection=int(collection) if collection.isdigit() and len(collection) < 19 else None,
-        oblast=get.get("oblast", "")[:4], start_from=_day(get.get("from", ""), "from"),
-        start_to=_day(get.get("to", ""), "to"), weapon=get.get("weapon", "")[:40],
+        oblast=get.get("oblast", "")[:4], start_from=start_from,
+        start_to=start_to, weapon=get.get("weapon", "")[:40],
         object_type=get.get("object", "")[:40], status=get.get("status", "")[:20],
         children=children, dataset=get.get("dataset", "")[:60], text=get.get("q", "")[:300])
 
