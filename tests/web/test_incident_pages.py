@@ -70,6 +70,10 @@ def test_detail_escapes_upstream_text(world):
     html = world["ivan"].get(reverse("incident", args=[incident.id])).content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert 'href="javascript:' not in html
+    incident.translations = {"uk": {"title": "Удар по житловому будинку", "description": ""}}
+    incident.save()
+    html = world["ivan"].get(reverse("incident", args=[incident.id])).content.decode()
+    assert 'lang="uk"' in html and "Удар по житловому будинку" in html
     assert 'id="incident-map"' in html and "leaflet.js" in html
 
 

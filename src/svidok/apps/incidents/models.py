@@ -10,10 +10,12 @@ upstream record, so a newer version of the dataset updates it in place.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from svidok.apps.evidence.models import Collection, Item
 from svidok.core.incidents.verification import (
@@ -27,16 +29,19 @@ from svidok.core.incidents.vocab import (
     EventType,
     Fact,
     LocationPrecision,
+    ObjectType,
     Reliability,
     SourceKind,
     Status,
     SubType,
     TimePrecision,
+    Weapon,
 )
 
 
-def choices(vocabulary: type) -> list[tuple[str, str]]:
-    return [(member.value, member.label) for member in vocabulary]
+def choices(vocabulary: type) -> list[tuple[str, Any]]:
+    """(code, label) pairs; labels translated when shown (see labels.py)."""
+    return [(member.value, gettext_lazy(member.label)) for member in vocabulary]
 
 
 class Source(models.Model):
@@ -141,6 +146,21 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def weapon_labels(self) -> str:
+        """The weapons, by name, in the active language."""
+        return _labels(Weapon, self.weapons)
+
+    def object_labels(self) -> str:
+        """The objects hit, by name, in the active language."""
+        return _labels(ObjectType, self.objects_hit)
+
+
+def _labels(vocabulary: type, codes: list[str]) -> str:
+    from svidok.apps.incidents.labels import translated
+
+    names = {m.value: m.label for m in vocabulary}
+    return ", ".join(translated(names[code]) if code in names else code for code in codes)
 
 
 class IncidentTag(models.Model):

@@ -36,6 +36,7 @@ from svidok.apps.accounts.permissions import (
 from svidok.apps.evidence.models import Item
 from svidok.apps.incidents import deduplication, exports, services
 from svidok.apps.incidents.alerts import incident_alerts
+from svidok.apps.incidents.labels import translated
 from svidok.apps.incidents.models import DuplicateCandidate, Incident, IncidentMerge, Source
 from svidok.apps.incidents.presenting import incident_json
 from svidok.apps.incidents.protected import person_reveal
@@ -133,7 +134,7 @@ def _filtered(request: HttpRequest) -> tuple[Any, IncidentFilters, str | None]:
 
 
 def _choices(vocabulary: type) -> list[tuple[str, str]]:
-    return [(m.value, m.label) for m in vocabulary]
+    return [(m.value, translated(m.label)) for m in vocabulary]
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -172,7 +173,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
                     "object_type": "object", "status": "status", "children": "children"}
     context = {
         "page": page, "error": error, "values": request.GET, "filters": filters,
-        "facets": [(f.name, facet_params[f.name], f.values) for f in facets],
+        "facets": [(f.name, facet_params[f.name],
+                    [(code, translated(label), n) for code, label, n in f.values])
+                   for f in facets],
         "query": _query_without(request, "page"),
         "collections": [(c.id, c.name) for c in visible_collections(user=request.user)],
         "regions": region_choices(get_language()), "weapons": _choices(Weapon),
