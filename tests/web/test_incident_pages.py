@@ -179,3 +179,14 @@ def test_enter_an_incident_and_cite_a_source_through_the_forms(world):
                                      "reliability": "unsure"}).status_code == 302
     assert Source.objects.filter(citations__incident=incident, url_key__contains="t.me").exists()
     assert world["ivan"].post(cite, {"kind": "url", "url": "nope"}).status_code == 200
+
+
+def test_related_incidents_are_shown_both_ways(world):
+    from svidok.apps.incidents.services import incident_relate
+
+    other = Incident.objects.get(upstream_id="CIV0002")
+    incident_relate(incident=world["kyiv"], other=other, kind="double_tap", note="40 min later",
+                    actor="t")
+    for shown, linked in ((world["kyiv"], other), (other, world["kyiv"])):
+        html = world["ivan"].get(reverse("incident", args=[shown.id])).content.decode()
+        assert "Follow-up (double-tap) strike" in html and str(linked.id) in html

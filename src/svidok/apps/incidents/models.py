@@ -216,8 +216,9 @@ class IncidentRelation(models.Model):
     SAME_STRIKE = "same_strike"
     DOUBLE_TAP = "double_tap"
     RELATED = "related"
-    KINDS = [(SAME_STRIKE, "Same strike"), (DOUBLE_TAP, "Follow-up (double-tap) strike"),
-             (RELATED, "Related")]
+    KINDS = [(SAME_STRIKE, gettext_lazy("Same strike")),
+             (DOUBLE_TAP, gettext_lazy("Follow-up (double-tap) strike")),
+             (RELATED, gettext_lazy("Related"))]
 
     source = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="relations")
     target = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")

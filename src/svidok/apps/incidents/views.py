@@ -37,7 +37,13 @@ from svidok.apps.evidence.models import Item
 from svidok.apps.incidents import deduplication, exports, services
 from svidok.apps.incidents.alerts import incident_alerts
 from svidok.apps.incidents.labels import translated
-from svidok.apps.incidents.models import DuplicateCandidate, Incident, IncidentMerge, Source
+from svidok.apps.incidents.models import (
+    DuplicateCandidate,
+    Incident,
+    IncidentMerge,
+    IncidentRelation,
+    Source,
+)
 from svidok.apps.incidents.presenting import incident_json
 from svidok.apps.incidents.protected import person_reveal
 from svidok.apps.incidents.selectors import (
@@ -197,6 +203,10 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "changes": incident.changes.order_by("-created_at")[:100],
         "alerts": incident_alerts(incident),
         "merged_from": incident.merged.all(),
+        "related": [(r.target, r.get_kind_display(), r.note)
+                    for r in incident.relations.select_related("target")]
+        + [(r.source, r.get_kind_display(), r.note)
+           for r in IncidentRelation.objects.filter(target=incident).select_related("source")],
         "can_assess": can(user=request.user, permission=Permission.ASSESS,
                           collection=collection),
         "can_edit": can(user=request.user, permission=Permission.INGEST, collection=collection),
