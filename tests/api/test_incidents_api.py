@@ -178,7 +178,8 @@ def test_list_filters_and_facets(team):
 
 
 def test_translations_relations_and_item_assessments(team):
-    first = create(team, translations={"uk": {"title": "Удар по дитячій лікарні"}})["id"]
+    first = create(team, translations=[{"language": "uk",
+                                        "title": "Удар по дитячій лікарні"}])["id"]
     second = create(team, title="Second strike on the rescuers")["id"]
     detail = team["viewer"].get(f"/api/v1/incidents/{first}").json()
     assert detail["translations"]["uk"]["title"] == "Удар по дитячій лікарні"

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import BaseModel, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictFloat
 
 from svidok.api.access import SIGNED_IN, OnCollection, actor_of, rule
 from svidok.api.errors import ErrorOut
-from svidok.api.types import IsoDate, IsoDateTime
+from svidok.api.types import IsoDate, IsoDateTime, WholeNumber
 from svidok.apps.accounts.permissions import Permission, authorize
 from svidok.apps.evidence.models import Collection
 from svidok.apps.incidents import services
@@ -106,6 +106,10 @@ class FacetOut(Schema):
 
 
 class TranslationIn(BaseModel):
+    """The title and description in another language (a list, not an object keyed by
+    language, so that the schema can say what a language code is)."""
+
+    language: str = Field(..., pattern=LANGUAGE_PATTERN)
     title: str = Field("", max_length=2000)
     description: str = Field("", max_length=100_000)
 
@@ -116,9 +120,9 @@ class FiguresIn(BaseModel):
     Plain pydantic models, not ninja Schemas, below the top level: a Schema reads any
     object by its attributes, so it would take a list for a harm summary."""
 
-    best: StrictInt | None = Field(None, ge=0, le=10_000_000)
-    low: StrictInt | None = Field(None, ge=0, le=10_000_000)
-    high: StrictInt | None = Field(None, ge=0, le=10_000_000)
+    best: WholeNumber | None = Field(None, ge=0, le=10_000_000)
+    low: WholeNumber | None = Field(None, ge=0, le=10_000_000)
+    high: WholeNumber | None = Field(None, ge=0, le=10_000_000)
 
 
 class AgesIn(BaseModel):
@@ -141,8 +145,10 @@ def harm_of(harm: HarmIn | None) -> dict[str, Any]:
             for outcome, ages in harm.model_dump(exclude_none=True).items()}
 
 
-def translations_of(translations: dict[str, TranslationIn] | None) -> dict[str, Any]:
-    return {language: text.model_dump() for language, text in (translations or {}).items()}
+def translations_of(translations: list[TranslationIn] | None) -> dict[str, Any]:
+    """``{"uk": {"title", "description"}}`` as stored; a language given twice keeps its last."""
+    return {text.language: {"title": text.title, "description": text.description}
+            for text in translations or []}
 
 
 class IncidentIn(Schema):
@@ -150,8 +156,9 @@ class IncidentIn(Schema):
     title: str = Field(..., min_length=1, max_length=2000)
     description: str = Field("", max_length=100_000)
     language: str = Field("en", pattern=LANGUAGE_PATTERN)
-    translations: dict[Annotated[str, Field(pattern=LANGUAGE_PATTERN)], TranslationIn] = Field(
-        default_factory=dict, description='other languages: {"uk": {"title", "description"}}')
+    translations: list[TranslationIn] = Field(
+        default_factory=list, max_length=20,
+        description='other languages: [{"language": "uk", "title": …, "description": …}]')
     start: IsoDateTime | None = None
     end: IsoDateTime | None = None
     time_precision: str = Field("day", pattern=codes(TimePrecision))
@@ -170,8 +177,7 @@ class IncidentIn(Schema):
 class IncidentPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=2000)
     description: str | None = Field(None, max_length=100_000)
-    translations: dict[Annotated[str, Field(pattern=LANGUAGE_PATTERN)],
-                       TranslationIn] | None = None
+    translations: list[TranslationIn] | None = Field(None, max_length=20)
     start: IsoDateTime | None = None
     end: IsoDateTime | None = None
     time_precision: str | None = Field(None, pattern=codes(TimePrecision, optional=False))
