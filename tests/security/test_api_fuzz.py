@@ -160,6 +160,11 @@ def call_and_validate(case: Case, live: LiveSvidok, **kwargs: Any) -> Response:
     if case.headers and case.headers.get("Authorization") == f"Bearer {STAND_IN}":
         case.headers["Authorization"] = f"Bearer {live.token}"
     response = case.call(base_url=live.url, **kwargs)
+    if response.status_code == 414:
+        # gunicorn refuses a request line over its limit (4,094 bytes) before the API sees
+        # it, with its own page: a guard of the server, not an answer of the API.
+        assert "Request Line is too large" in response.text, response.text[:300]
+        return response
     excluded = []
     if response.status_code in (400, 422):
         pattern = UNDOCUMENTED_REFUSALS.get(case.operation.label)
@@ -254,6 +259,8 @@ def dead_tokens(live_svidok: LiveSvidok) -> list[str]:  # noqa: F811
 
 
 def _expect_401(case: Case, response: Response) -> None:
+    if response.status_code == 414:  # refused by gunicorn before authentication (above)
+        return
     if case.method.upper() != case.operation.method.upper():
         # The coverage phase also probes methods the route lacks: 405 comes before auth.
         assert response.status_code == 405, (case.method, response.status_code)
