@@ -107,12 +107,6 @@ def columns() -> Columns:
         return _cached[1]
 
 
-def forget() -> None:
-    global _cached
-    with _lock:
-        _cached = None
-
-
 def mask(data: Columns, filters: Any, visible: list[int] | None) -> np.ndarray:
     """Which incidents pass the filters (all but the search words)."""
     from svidok.apps.incidents.selectors import _day_start

@@ -24,7 +24,13 @@ from shapely.ops import nearest_points
 
 from svidok.core.errors import InvalidInput
 from svidok.core.geo.names import fold, loose, name_keys
-from svidok.core.geo.places import KINDS, Place, cached_places, shipped_polygons
+from svidok.core.geo.places import (
+    KINDS,
+    Place,
+    cached_places,
+    distance_km,
+    shipped_polygons,
+)
 from svidok.core.geo.regions import Region, region_by_code
 
 __all__ = ["Gazetteer", "Location", "OblastLocator", "SearchHit", "gazetteer"]
@@ -66,16 +72,9 @@ class OblastLocator:
         if index is None:
             return None
         nearest = nearest_points(self._geometries[index], point)[0]
-        if _km(latitude, longitude, nearest.y, nearest.x) <= BORDER_TOLERANCE_KM:
+        if distance_km(latitude, longitude, nearest.y, nearest.x) <= BORDER_TOLERANCE_KM:
             return self._regions[int(index)]
         return None
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
 @dataclass(frozen=True, slots=True)

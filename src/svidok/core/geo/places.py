@@ -101,7 +101,8 @@ def shipped_polygons() -> dict[str, Any]:
     return data
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
@@ -236,7 +237,7 @@ def _match_katottg(by_name: dict[tuple[str, str], list[tuple[str, str, str]]],
         c_lat, c_lon = centroids.get(entry[0][:9], (None, None))
         if c_lat is None or c_lon is None:
             continue
-        distance = _km(lat, lon, c_lat, c_lon)
+        distance = distance_km(lat, lon, c_lat, c_lon)
         if distance <= MAX_NAME_MATCH_KM and (best is None or distance < best[0]):
             best = (distance, entry)
     return best[1] if best else None
@@ -295,9 +296,3 @@ def cached_places(cache_dir: Path | None = None) -> list[Place]:
     except OSError:
         pass
     return places
-
-
-def region_of(place: Place) -> str:
-    """The English name of the place's first-level unit, or an empty string."""
-    region = region_by_code(place.oblast or "")
-    return region.name_en if region else ""
